@@ -1,0 +1,36 @@
+# Circolo: `make run` serves it on the embedded default; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
+
+.PHONY: install run test lint translations demo clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/python scripts/i18n.py compile >/dev/null
+
+## Serve Circolo on http://127.0.0.1:8000 with its worker (SQLite + SQLite queue); Ctrl-C stops both.
+run: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" CIRCOLO_BIND=127.0.0.1:8000 scripts/entrypoint.sh all
+
+## Install what the tests need (Python packages, Debian's chromium, axe-core) and run them all.
+test: install
+	scripts/test-deps.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+translations: install
+	$(BIN)/python scripts/i18n.py update
+	$(BIN)/python scripts/i18n.py check
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-output

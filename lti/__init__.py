@@ -1,0 +1,1 @@
+"""LTI 1.3: the protocol side of Circolo, free of Flask views where possible."""

@@ -1,0 +1,51 @@
+"""Italian and English: the launch's locale picks, then the browser's, then English."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_babel import Babel, get_locale
+
+SUPPORTED_LOCALES = ("en", "it")
+DEFAULT_LOCALE = "en"
+
+babel = Babel()
+
+
+def normalise_locale(value: str | None) -> str | None:
+    """Map a launch locale such as `it-IT`, `it_IT` or `en_us` to a supported one, or None."""
+    if not value:
+        return None
+    language = value.replace("_", "-").split("-", 1)[0].strip().lower()
+    return language if language in SUPPORTED_LOCALES else None
+
+
+def select_locale() -> str:
+    # `g.locale` is set by a launch (or a request carrying a launch token); the session keeps it.
+    for candidate in (g.get("locale"), session.get("locale") if _has_session() else None,
+                      request.args.get("lang")):
+        locale = normalise_locale(candidate)
+        if locale:
+            return locale
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+
+
+def select_timezone() -> str:
+    return g.get("timezone") or "UTC"
+
+
+def _has_session() -> bool:
+    try:
+        return bool(session)
+    except RuntimeError:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.context_processor
+    def locale_in_templates() -> dict[str, str]:
+        locale = get_locale()
+        return {"current_locale": locale.language if locale else DEFAULT_LOCALE}

@@ -1,0 +1,29 @@
+"""Every model of Circolo; importing this package registers them all on `Base.metadata`.
+
+One module per domain: each feature adds its own module here and imports it below.
+"""
+
+from .base import Base, UTCDateTime, from_epoch, utcnow
+from .community import (
+    LEARNER,
+    ROLES,
+    SERVICE,
+    TEACHER,
+    Course,
+    CourseGroup,
+    Deployment,
+    Enrolment,
+    Person,
+    Platform,
+    group_membership,
+)
+from .forum import Discussion, Forum, Post
+from .operations import WorkerHeartbeat
+
+__all__ = [
+    "Base", "UTCDateTime", "from_epoch", "utcnow",
+    "LEARNER", "ROLES", "SERVICE", "TEACHER",
+    "Course", "CourseGroup", "Deployment", "Enrolment", "Person", "Platform", "group_membership",
+    "Discussion", "Forum", "Post",
+    "WorkerHeartbeat",
+]

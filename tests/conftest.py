@@ -1,0 +1,181 @@
+"""Fixtures shared by every test: settings, app, client, runner, database session, HTTP guard.
+
+The suite runs on SQLite by default. With CIRCOLO_DATABASE_URL=postgresql://... it runs on a
+fresh PostgreSQL database created for this test session (and dropped after), so parallel runs
+never share tables; with CIRCOLO_QUEUE_URL=redis://... the queue tests use Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import responses as responses_lib
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from middleware import create_app
+from middleware.config import PROJECT_ROOT, Settings
+from middleware.db import database
+from middleware.models import Base
+
+FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "moodle-4.4"
+if not FIXTURES.exists():  # CI clones main with shared/ beside it; so does a developer.
+    FIXTURES = Path(os.environ.get("CIRCOLO_FIXTURES", FIXTURES))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Translations are compiled from the .po files so the tests always read the current ones.
+    subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "i18n.py"), "compile"],
+                   check=True, capture_output=True)
+
+
+# --- database ---------------------------------------------------------------------------------
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("CIRCOLO_DATABASE_URL", "")
+    return url if url.startswith(("postgresql", "postgres://")) else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this session (None when running on SQLite)."""
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        yield None
+        return
+    admin_url = Settings.from_env({"CIRCOLO_DATABASE_URL": admin_url,
+                                   "CIRCOLO_INSTANCE_PATH": "/tmp/circolo-test-secrets"})
+    admin_url = admin_url.database_url
+    name = f"circolo_test_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _ = admin_url.rpartition("/")
+    yield f"{base}/{name}"
+    with engine.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+        ), {"name": name})
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(postgres_url: str | None, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind this run uses (for migrations and start-up tests)."""
+    if postgres_url is None:
+        yield f"sqlite:///{tmp_path}/fresh.db"
+        return
+    base, _, session_name = postgres_url.rpartition("/")
+    name = f"{session_name}_{secrets.token_hex(3)}"
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{base}/{name}"
+    with engine.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+        ), {"name": name})
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema(postgres_url: str | None) -> Iterator[None]:
+    if postgres_url is not None:
+        engine = create_engine(postgres_url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path, postgres_url: str | None, _postgres_schema: None) -> Settings:
+    """Test settings: a temporary instance folder, fixed secrets, a throwaway database."""
+    return Settings(
+        env="test",
+        testing=True,
+        instance_path=tmp_path / "instance",
+        database_url=postgres_url or f"sqlite:///{tmp_path}/circolo.db",
+        queue_url="memory://",
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        encryption_key=Fernet.generate_key().decode(),
+        public_base_url="http://127.0.0.1:8090",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    db = database(app)
+    if db.engine.dialect.name == "sqlite":
+        Base.metadata.create_all(db.engine)
+    yield app
+    if db.engine.dialect.name == "postgresql":
+        # One database per session: empty it after each test instead of recreating it.
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session on the test database, inside an app context."""
+    with app.app_context(), database(app).session() as session:
+        yield session
+
+
+# --- queue --------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def immediate_queue() -> Iterator[None]:
+    """Run enqueued tasks at once, in memory, unless a test starts a real consumer."""
+    from middleware.queue import huey
+
+    previous = huey.immediate
+    huey.immediate = True
+    yield
+    huey.immediate = previous
+
+
+# --- outbound HTTP --------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def http_mock(request: pytest.FixtureRequest) -> Iterator[responses_lib.RequestsMock]:
+    """Fail outbound HTTP calls a test did not register; `live_http` tests may reach 127.0.0.1."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        if request.node.get_closest_marker("live_http"):
+            mock.add_passthru("http://127.0.0.1")
+            mock.add_passthru("http://localhost")
+        yield mock
+
+
+# --- helpers ---------------------------------------------------------------------
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """The recorded Moodle 4.4 responses (shared/fixtures/moodle-4.4)."""
+    assert FIXTURES.exists(), f"recorded Moodle fixtures not found at {FIXTURES}"
+    return FIXTURES
