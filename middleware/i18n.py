@@ -8,6 +8,21 @@ from flask_babel import Babel, get_locale
 SUPPORTED_LOCALES = ("en", "it")
 DEFAULT_LOCALE = "en"
 
+#: One catalogue (gettext domain) per feature, so features are translated independently.
+#: Each domain's strings come from the source paths listed (Babel glob patterns); the catalogue
+#: is middleware/translations/<locale>/LC_MESSAGES/<domain>.po. English is the source language.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "messages": ("middleware/*.py", "middleware/ops/**.py", "middleware/templates/*.html"),
+    "lti": ("lti/**.py", "middleware/lti/**.py", "middleware/templates/lti/**.html"),
+    "moodle": ("middleware/moodle/**.py", "middleware/sync/**.py",
+               "middleware/templates/sync/**.html"),
+    "analytics": ("middleware/analytics/**.py",),
+    "mentoring": ("middleware/mentoring/**.py", "middleware/templates/mentoring/**.html"),
+    "pages": ("middleware/pane/**.py", "middleware/dashboard/**.py",
+              "middleware/templates/pane/**.html", "middleware/templates/dashboard/**.html"),
+    "privacy": ("middleware/privacy/**.py", "middleware/templates/privacy/**.html"),
+}
+
 babel = Babel()
 
 
@@ -42,7 +57,9 @@ def _has_session() -> bool:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    app.config.setdefault("BABEL_DOMAIN", ";".join(DOMAINS))
+    directories = ";".join(["translations"] * len(DOMAINS))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", directories)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor
