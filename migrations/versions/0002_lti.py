@@ -1,0 +1,22 @@
+"""lti (reserved: filled by the feature that owns it, removed if it needs no tables)
+
+Revision ID: 0002_lti
+Revises: 0001_foundation
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0002_lti"
+down_revision: str | None = "0001_foundation"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

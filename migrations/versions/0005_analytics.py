@@ -1,0 +1,22 @@
+"""analytics (reserved: filled by the feature that owns it, removed if it needs no tables)
+
+Revision ID: 0005_analytics
+Revises: 0004_moodle_sync
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0005_analytics"
+down_revision: str | None = "0004_moodle_sync"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
