@@ -1,0 +1,50 @@
+"""Fixtures for the LTI services tests: a tool key, a platform's endpoints, a services client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lti.services import AccessTokenCache, PlatformEndpoints, PlatformServices, ToolSigningKey
+
+ISSUER = "http://127.0.0.1:8081"
+TOKEN_URL = f"{ISSUER}/mod/lti/token.php"
+CLIENT_ID = "f7Fe9GlCpiCXwVj"
+
+
+@pytest.fixture(scope="session")
+def tool_key() -> ToolSigningKey:
+    """An RSA key standing in for the tool's current signing key."""
+    return ToolSigningKey(kid="tool-key-1",
+                          private_key=rsa.generate_private_key(public_exponent=65537,
+                                                               key_size=2048))
+
+
+@pytest.fixture
+def endpoints() -> PlatformEndpoints:
+    return PlatformEndpoints(issuer=ISSUER, client_id=CLIENT_ID, token_url=TOKEN_URL)
+
+
+@pytest.fixture
+def token_cache() -> AccessTokenCache:
+    return AccessTokenCache()
+
+
+@pytest.fixture
+def services(endpoints, tool_key, token_cache) -> Iterator[PlatformServices]:
+    client = PlatformServices(endpoints, lambda: tool_key, token_cache=token_cache)
+    yield client
+    client.http.close()
+
+
+@pytest.fixture
+def lti_fixture(fixtures_dir: Path):
+    """Load one recorded file of shared/fixtures/moodle-4.4/lti/."""
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((fixtures_dir / "lti" / name).read_text())
+    return load
