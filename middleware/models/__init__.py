@@ -18,6 +18,14 @@ from .community import (
     group_membership,
 )
 from .forum import Discussion, Forum, Post
+from .mentoring import (
+    Ambassador,
+    MentoringPreference,
+    MentoringPrompt,
+    MentoringSettings,
+    MessageTemplate,
+    OutboxMessage,
+)
 from .operations import WorkerHeartbeat
 
 __all__ = [
@@ -25,5 +33,7 @@ __all__ = [
     "LEARNER", "ROLES", "SERVICE", "TEACHER",
     "Course", "CourseGroup", "Deployment", "Enrolment", "Person", "Platform", "group_membership",
     "Discussion", "Forum", "Post",
+    "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
+    "MessageTemplate", "OutboxMessage",
     "WorkerHeartbeat",
 ]
