@@ -27,6 +27,7 @@ from .mentoring import (
     OutboxMessage,
 )
 from .operations import WorkerHeartbeat
+from .pages import PrivacyChoice
 
 __all__ = [
     "Base", "UTCDateTime", "from_epoch", "utcnow",
@@ -36,4 +37,5 @@ __all__ = [
     "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
     "MessageTemplate", "OutboxMessage",
     "WorkerHeartbeat",
+    "PrivacyChoice",
 ]
