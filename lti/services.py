@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import jwt
@@ -55,12 +55,14 @@ class ServiceError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class ToolSigningKey:
-    """The tool's current private key and the `kid` its JWKS publishes it under."""
+class ToolSigningKey(Protocol):
+    """The tool's current private key and the `kid` its JWKS publishes it under (`lti.keys`)."""
 
-    kid: str
-    private_key: Any  # an RSA private key object or its PEM bytes
+    @property
+    def kid(self) -> str: ...
+
+    @property
+    def private_key(self) -> Any: ...
 
 
 @dataclass(frozen=True)

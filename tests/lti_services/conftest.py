@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti.services import AccessTokenCache, PlatformEndpoints, PlatformServices, ToolSigningKey
+from lti.keys import SigningKey, generate_private_key
+from lti.services import AccessTokenCache, PlatformEndpoints, PlatformServices
 
 ISSUER = "http://127.0.0.1:8081"
 TOKEN_URL = f"{ISSUER}/mod/lti/token.php"
@@ -18,11 +18,9 @@ CLIENT_ID = "f7Fe9GlCpiCXwVj"
 
 
 @pytest.fixture(scope="session")
-def tool_key() -> ToolSigningKey:
+def tool_key() -> SigningKey:
     """An RSA key standing in for the tool's current signing key."""
-    return ToolSigningKey(kid="tool-key-1",
-                          private_key=rsa.generate_private_key(public_exponent=65537,
-                                                               key_size=2048))
+    return SigningKey(kid="tool-key-1", private_key=generate_private_key())
 
 
 @pytest.fixture
