@@ -18,6 +18,7 @@ from .community import (
     group_membership,
 )
 from .forum import Discussion, Forum, Post
+from .lti import LoginState, ToolKey
 from .mentoring import (
     Ambassador,
     MentoringPreference,
@@ -34,6 +35,7 @@ __all__ = [
     "LEARNER", "ROLES", "SERVICE", "TEACHER",
     "Course", "CourseGroup", "Deployment", "Enrolment", "Person", "Platform", "group_membership",
     "Discussion", "Forum", "Post",
+    "LoginState", "ToolKey",
     "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
     "MessageTemplate", "OutboxMessage",
     "WorkerHeartbeat",

@@ -1,0 +1,90 @@
+"""Platform public keys: fetched with timeouts, cached, re-fetched once on an unknown `kid`.
+
+Like PyJWT's `PyJWKClient`, but every fetch has a timeout, a platform cannot make the tool fetch
+more than once per cool-down by sending made-up `kid`s, and failures are `LtiError`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import requests
+
+from .errors import LtiError
+
+log = logging.getLogger(__name__)
+
+#: (connect, read) seconds for one JWKS fetch.
+FETCH_TIMEOUT = (3.05, 5.0)
+
+
+@dataclass
+class _CachedKeySet:
+    keys: dict[str, Any]
+    fetched_at: float
+
+
+class PlatformKeySets:
+    """The JWKS of every platform this process has seen, keyed by its URL."""
+
+    def __init__(self, *, max_age_seconds: float = 3600.0, cooldown_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 http: requests.Session | None = None) -> None:
+        self.max_age_seconds = max_age_seconds
+        self.cooldown_seconds = cooldown_seconds
+        self.clock = clock
+        self.http = http or requests.Session()
+        self._cache: dict[str, _CachedKeySet] = {}
+        self._lock = threading.Lock()
+
+    def signing_key(self, jwks_url: str, kid: str) -> Any:
+        """Return the public key `kid` of the JWKS at `jwks_url` (fetching it when needed)."""
+        cached = self._fresh(jwks_url)
+        if cached is None:
+            cached = self._fetch(jwks_url)
+        elif kid not in cached.keys and self.clock() - cached.fetched_at >= self.cooldown_seconds:
+            # The platform may have rotated its key: look once more, at most once per cool-down.
+            cached = self._fetch(jwks_url)
+        if kid not in cached.keys:
+            raise LtiError("token_unknown_kid", f"kid {kid!r} not in {jwks_url}")
+        return cached.keys[kid]
+
+    def forget(self, jwks_url: str | None = None) -> None:
+        """Drop the cached key set of `jwks_url` (or all of them)."""
+        with self._lock:
+            if jwks_url is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(jwks_url, None)
+
+    def _fresh(self, jwks_url: str) -> _CachedKeySet | None:
+        with self._lock:
+            cached = self._cache.get(jwks_url)
+        if cached is None or self.clock() - cached.fetched_at > self.max_age_seconds:
+            return None
+        return cached
+
+    def _fetch(self, jwks_url: str) -> _CachedKeySet:
+        try:
+            response = self.http.get(jwks_url, timeout=FETCH_TIMEOUT, allow_redirects=False,
+                                     headers={"Accept": "application/json"})
+            response.raise_for_status()
+            document = response.json()
+            key_set = jwt.PyJWKSet.from_dict(document)
+        except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
+            log.warning("platform JWKS unavailable", extra={"jwks_url": jwks_url,
+                                                            "error": type(error).__name__})
+            raise LtiError("jwks_unavailable", f"{jwks_url}: {type(error).__name__}") from None
+        keys = {key.key_id: key.key for key in key_set.keys
+                if key.key_id and key.public_key_use in (None, "sig")}
+        cached = _CachedKeySet(keys=keys, fetched_at=self.clock())
+        with self._lock:
+            self._cache[jwks_url] = cached
+        log.info("platform JWKS fetched", extra={"jwks_url": jwks_url, "kids": sorted(keys)})
+        return cached

@@ -1,0 +1,126 @@
+"""LTI fixtures: the recorded Moodle launches, a forging platform key, a registered platform."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from middleware.db import database
+from middleware.models import Deployment, Platform
+
+ISSUER = "http://127.0.0.1:8081"
+CLIENT_ID = "f7Fe9GlCpiCXwVj"
+DEPLOYMENT_ID = "1"
+JWKS_URL = ISSUER + "/mod/lti/certs.php"
+AUTH_URL = ISSUER + "/mod/lti/auth.php"
+TOKEN_URL = ISSUER + "/mod/lti/token.php"
+TARGET = "http://127.0.0.1:8090/launch"
+MOODLE_KID = "520607d0bca2975d9468"
+FORGED_KID = "test-platform-key"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+@pytest.fixture
+def moodle_launch(fixtures_dir: Path) -> Callable[[str], dict[str, Any]]:
+    """Load one recorded launch: learner, instructor or deep_linking."""
+    names = {"learner": "resource_link.learner.json",
+             "instructor": "resource_link.instructor.json",
+             "deep_linking": "deep_linking.instructor.json"}
+
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((fixtures_dir / "lti" / names[name]).read_text())
+
+    return load
+
+
+@pytest.fixture
+def moodle_jwks(fixtures_dir: Path) -> dict[str, Any]:
+    return json.loads((fixtures_dir / "lti" / "platform_jwks.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def forging_key() -> rsa.RSAPrivateKey:
+    """The private key of a test platform, to re-sign modified launches."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def platform_jwks(moodle_jwks, forging_key) -> dict[str, Any]:
+    """Moodle's recorded key plus the forging key: what the platform double publishes."""
+    forged = RSAAlgorithm.to_jwk(forging_key.public_key(), as_dict=True)
+    forged.update(kid=FORGED_KID, alg="RS256", use="sig")
+    return {"keys": [*moodle_jwks["keys"], forged]}
+
+
+@pytest.fixture
+def serve_platform_jwks(http_mock, platform_jwks):
+    """Answer the platform JWKS URL (every fetch is recorded in http_mock.calls)."""
+    http_mock.get(JWKS_URL, json=platform_jwks)
+    return http_mock
+
+
+def jwks_fetches(http_mock) -> int:
+    return sum(1 for call in http_mock.calls if call.request.url == JWKS_URL)
+
+
+@pytest.fixture
+def registered_platform(app):
+    """Register the recorded Moodle (issuer, client_id, deployment 1) in the test database."""
+    with app.app_context(), database(app).transaction() as session:
+        platform = Platform(name="Community Test Moodle", issuer=ISSUER, client_id=CLIENT_ID,
+                            auth_login_url=AUTH_URL, auth_token_url=TOKEN_URL,
+                            key_set_url=JWKS_URL)
+        platform.deployments.append(Deployment(deployment_id=DEPLOYMENT_ID))
+        session.add(platform)
+        session.flush()
+        return platform.id
+
+
+def base_claims(nonce: str | None = None, *, message_type: str = "LtiResourceLinkRequest",
+                now: float | None = None) -> dict[str, Any]:
+    """A complete, valid resource-link launch as Moodle builds it (to be broken by tests)."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "nonce": nonce or uuid.uuid4().hex,
+        "iat": issued,
+        "exp": issued + 60,
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "sub": "11",
+        CLAIM + "deployment_id": DEPLOYMENT_ID,
+        CLAIM + "target_link_uri": TARGET,
+        CLAIM + "message_type": message_type,
+        CLAIM + "version": "1.3.0",
+        CLAIM + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+        CLAIM + "context": {"id": "2", "label": "CDP101", "title": "Didattica online",
+                            "type": ["CourseSection"]},
+        CLAIM + "resource_link": {"id": "1", "title": "Community pane"},
+        CLAIM + "launch_presentation": {"locale": "it", "document_target": "iframe"},
+        CLAIM + "tool_platform": {"product_family_code": "moodle"},
+        "name": "Chiara Greco",
+        "email": "learner7@example.org",
+    }
+    if message_type == "LtiDeepLinkingRequest":
+        claims.pop(CLAIM + "resource_link")
+        claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
+            "accept_types": ["ltiResourceLink"], "accept_multiple": True,
+            "deep_link_return_url": ISSUER + "/mod/lti/contentitem_return.php?course=2&id=1",
+            "data": "opaque-platform-data",
+        }
+    return claims
+
+
+def forge(claims: dict[str, Any], key: rsa.RSAPrivateKey, *, kid: str | None = FORGED_KID,
+          algorithm: str = "RS256") -> str:
+    """Sign `claims` with the test platform's key (no kid header when kid is None)."""
+    headers = {"kid": kid} if kid is not None else {}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
