@@ -1,0 +1,272 @@
+"""What the learner's pane reads and changes, and the export of a learner's own data.
+
+Learner views never include private replies (not even the learner's own: the pane is about the
+public community), and never name a peer who chose to be hidden from suggestions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
+
+from middleware.models import (
+    LEARNER,
+    Ambassador,
+    Course,
+    CourseGroup,
+    Discussion,
+    Enrolment,
+    Forum,
+    MentoringPreference,
+    MentoringPrompt,
+    Person,
+    PrivacyChoice,
+    utcnow,
+)
+from middleware.models.forum import Post
+
+#: How far back "questions where you could help" look.
+QUESTION_MAX_AGE = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Someone the learner exchanged replies with."""
+
+    person_id: int
+    name: str
+    role: str
+    replies_to: int  # replies the learner wrote to them
+    replies_from: int  # replies they wrote to the learner
+
+
+@dataclass(frozen=True)
+class PeerSuggestion:
+    """Someone the learner has not talked with yet, and the discussion they share."""
+
+    person_id: int
+    name: str
+    shared_discussion: str
+    discussion_url: str
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A discussion still waiting for its first reply."""
+
+    discussion_id: int
+    title: str
+    url: str
+    asked_at: datetime | None
+    reason: str = ""
+
+
+def moodle_discussion_url(course: Course, moodle_discussion_id: int) -> str:
+    """Return the address of a discussion on the course's Moodle site."""
+    site = (course.platform.issuer if course.platform else "").rstrip("/")
+    return f"{site}/mod/forum/discuss.php?d={moodle_discussion_id}"
+
+
+def _public_posts(course_id: int):
+    return and_(Post.course_id == course_id, Post.deleted.is_(False),
+                Post.private_reply.is_(False))
+
+
+def hidden_people(session: Session, course_id: int) -> set[int]:
+    """Return the people of a course who asked never to be suggested to peers."""
+    return set(session.scalars(select(PrivacyChoice.person_id).where(
+        PrivacyChoice.course_id == course_id,
+        PrivacyChoice.hidden_from_suggestions.is_(True))))
+
+
+def is_hidden_from_suggestions(session: Session, course_id: int, person_id: int) -> bool:
+    """Tell whether a learner asked never to be suggested to peers in this course."""
+    return person_id in hidden_people(session, course_id)
+
+
+def set_hidden_from_suggestions(session: Session, course_id: int, person_id: int,
+                                hidden: bool) -> PrivacyChoice:
+    """Record whether a learner may be suggested to peers."""
+    choice = session.scalar(select(PrivacyChoice).where(
+        PrivacyChoice.course_id == course_id, PrivacyChoice.person_id == person_id))
+    if choice is None:
+        choice = PrivacyChoice(course_id=course_id, person_id=person_id)
+        session.add(choice)
+    choice.hidden_from_suggestions = hidden
+    choice.updated_at = utcnow()
+    session.flush()
+    return choice
+
+
+def people_i_talk_with(session: Session, course_id: int, person_id: int,
+                       limit: int = 10) -> list[Peer]:
+    """Return the people a learner exchanged public replies with, most exchanges first."""
+    parent = aliased(Post)
+    pairs = session.execute(
+        select(Post.author_id, parent.author_id)
+        .join(parent, and_(parent.course_id == Post.course_id,
+                           parent.moodle_post_id == Post.parent_moodle_id))
+        .where(_public_posts(course_id), parent.deleted.is_(False),
+               parent.private_reply.is_(False),
+               (Post.author_id == person_id) | (parent.author_id == person_id))
+    ).all()
+    given: dict[int, int] = defaultdict(int)
+    received: dict[int, int] = defaultdict(int)
+    for author, answered in pairs:
+        if author == answered or author is None or answered is None:
+            continue
+        if author == person_id:
+            given[answered] += 1
+        else:
+            received[author] += 1
+    ids = set(given) | set(received)
+    if not ids:
+        return []
+    roles = _roles(session, course_id, ids)
+    people = session.scalars(select(Person).where(Person.id.in_(ids), Person.deleted.is_(False)))
+    found = [Peer(p.id, p.fullname, roles.get(p.id, LEARNER), given[p.id], received[p.id])
+             for p in people]
+    found.sort(key=lambda peer: (-(peer.replies_to + peer.replies_from), peer.name))
+    return found[:limit]
+
+
+def people_i_could_meet(session: Session, course_id: int, person_id: int,
+                        limit: int = 5) -> list[PeerSuggestion]:
+    """Suggest learners who wrote in the same discussions but never exchanged a reply with me."""
+    course = session.get(Course, course_id)
+    known = {peer.person_id for peer in people_i_talk_with(session, course_id, person_id, 10_000)}
+    hidden = hidden_people(session, course_id)
+    mine = select(Post.discussion_id).where(_public_posts(course_id),
+                                            Post.author_id == person_id)
+    rows = session.execute(
+        select(Post.author_id, Discussion.name, Discussion.moodle_discussion_id,
+               Post.created_at)
+        .join(Discussion, Discussion.id == Post.discussion_id)
+        .join(Enrolment, and_(Enrolment.person_id == Post.author_id,
+                              Enrolment.course_id == course_id))
+        .where(_public_posts(course_id), Post.discussion_id.in_(mine),
+               Post.author_id != person_id, Enrolment.role == LEARNER,
+               Enrolment.active.is_(True), Discussion.deleted.is_(False))
+        .order_by(Post.created_at.desc())
+    ).all()
+    chosen: dict[int, tuple[str, int]] = {}
+    for author, title, moodle_id, _created in rows:
+        if author in known or author in hidden or author in chosen:
+            continue
+        chosen[author] = (title, moodle_id)
+        if len(chosen) >= limit:
+            break
+    names = dict(session.execute(select(Person.id, Person.fullname).where(
+        Person.id.in_(chosen), Person.deleted.is_(False))).all())
+    return [PeerSuggestion(pid, names[pid], title, moodle_discussion_url(course, moodle_id))
+            for pid, (title, moodle_id) in chosen.items() if pid in names]
+
+
+def open_questions(session: Session, course_id: int, person_id: int, *, now: datetime,
+                   limit: int = 5) -> list[OpenQuestion]:
+    """Return recent discussions of others that nobody has answered yet, oldest first."""
+    course = session.get(Course, course_id)
+    replied = select(Post.discussion_id).where(
+        Post.course_id == course_id, Post.parent_moodle_id.is_not(None),
+        Post.deleted.is_(False))
+    discussions = session.scalars(
+        select(Discussion).join(Forum, Forum.id == Discussion.forum_id)
+        .where(Discussion.course_id == course_id, Discussion.deleted.is_(False),
+               Forum.type != "news", Forum.deleted.is_(False),
+               Discussion.author_id != person_id, Discussion.id.not_in(replied),
+               Discussion.created_at >= now - QUESTION_MAX_AGE)
+        .order_by(Discussion.created_at).limit(limit)
+    )
+    return [OpenQuestion(d.id, d.name, moodle_discussion_url(course, d.moodle_discussion_id),
+                         d.created_at) for d in discussions]
+
+
+def _roles(session: Session, course_id: int, ids: set[int]) -> dict[int, str]:
+    return dict(session.execute(select(Enrolment.person_id, Enrolment.role).where(
+        Enrolment.course_id == course_id, Enrolment.person_id.in_(ids))).all())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_learner_data(session: Session, course_id: int, person_id: int) -> dict[str, Any]:
+    """Return everything Circolo stores about one person in one course, as JSON-ready data."""
+    person = session.get(Person, person_id)
+    enrolment = session.scalar(select(Enrolment).where(
+        Enrolment.course_id == course_id, Enrolment.person_id == person_id))
+    if person is None or enrolment is None:
+        raise LookupError("this person is not enrolled in this course")
+    course = session.get(Course, course_id)
+    groups = session.scalars(select(CourseGroup.name).join(CourseGroup.members).where(
+        Enrolment.id == enrolment.id)).all()
+    posts = session.execute(
+        select(Post, Discussion.name).join(Discussion, Discussion.id == Post.discussion_id)
+        .where(Post.course_id == course_id, Post.author_id == person_id)
+        .order_by(Post.created_at, Post.id)
+    ).all()
+    privacy = session.scalar(select(PrivacyChoice).where(
+        PrivacyChoice.course_id == course_id, PrivacyChoice.person_id == person_id))
+    data: dict[str, Any] = {
+        "exported_at": utcnow().isoformat(),
+        "course": {"id": course.id, "title": course.title, "context_id": course.context_id},
+        "person": {
+            "id": person.id, "subject": person.subject, "moodle_user_id": person.moodle_user_id,
+            "fullname": person.fullname, "email": person.email, "lang": person.lang,
+            "timezone": person.timezone, "created_at": _iso(person.created_at),
+            "updated_at": _iso(person.updated_at),
+        },
+        "enrolment": {
+            "role": enrolment.role, "moodle_roles": list(enrolment.moodle_roles or []),
+            "active": enrolment.active, "groups": sorted(groups),
+            "last_course_access": _iso(enrolment.last_course_access),
+            "first_seen_at": _iso(enrolment.first_seen_at),
+        },
+        "posts": [
+            {"moodle_post_id": post.moodle_post_id, "discussion": title,
+             "parent_moodle_id": post.parent_moodle_id, "subject": post.subject,
+             "message_html": post.message_html, "message_text": post.message_text,
+             "created_at": _iso(post.created_at), "modified_at": _iso(post.modified_at),
+             "private_reply": post.private_reply, "deleted": post.deleted}
+            for post, title in posts
+        ],
+        "privacy": {"hidden_from_suggestions": bool(privacy and privacy.hidden_from_suggestions)},
+    }
+    data.update(_mentoring_export(session, course_id, person_id))
+    return data
+
+
+def _mentoring_export(session: Session, course_id: int, person_id: int) -> dict[str, Any]:
+    prompts = session.scalars(select(MentoringPrompt).where(
+        MentoringPrompt.course_id == course_id, MentoringPrompt.recipient_id == person_id)
+        .order_by(MentoringPrompt.created_at, MentoringPrompt.id))
+    preference = session.scalar(select(MentoringPreference).where(
+        MentoringPreference.course_id == course_id, MentoringPreference.person_id == person_id))
+    ambassador = session.scalar(select(Ambassador).where(
+        Ambassador.course_id == course_id, Ambassador.person_id == person_id))
+    return {
+        # Prompts still waiting for the teacher's review were never sent: they are the
+        # teacher's draft, but they are about this learner, so they are listed too.
+        "prompts_received": [
+            {"id": prompt.id, "rule": prompt.rule, "kind": prompt.kind, "status": prompt.status,
+             "reason": prompt.reason_code, "lang": prompt.lang, "text": prompt.body,
+             "created_at": _iso(prompt.created_at), "sent_at": _iso(prompt.sent_at),
+             "outcome": prompt.outcome, "replied_at": _iso(prompt.replied_at)}
+            for prompt in prompts
+        ],
+        "mentoring_preferences": {
+            "opted_out": bool(preference and preference.opted_out),
+            "stopped_rules": list(preference.stopped_rules or []) if preference else [],
+            "snoozed_until": _iso(preference.snoozed_until) if preference else None,
+        },
+        "ambassador": None if ambassador is None else {
+            "status": ambassador.status, "suggested_at": _iso(ambassador.suggested_at),
+            "invited_at": _iso(ambassador.invited_at),
+            "responded_at": _iso(ambassador.responded_at), "ended_at": _iso(ambassador.ended_at),
+        },
+    }
