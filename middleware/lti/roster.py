@@ -7,22 +7,19 @@ by the LTI `sub` (NRPS `user_id`), which for Moodle is the web services' user id
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti.keys import KeySettings, current_signing_key
+from lti.roles import map_roles
 from lti.services import Member, PlatformEndpoints, PlatformServices
 
-from ..models import LEARNER, SERVICE, TEACHER, Course, Enrolment, Person, Platform
+from ..models import SERVICE, Course, Enrolment, Person, Platform
 
 log = logging.getLogger(__name__)
 
-#: LIS role names (the fragment or last path segment of a role URI) that make a teacher.
-TEACHING_ROLES = frozenset({"Instructor", "ContentDeveloper", "TeachingAssistant",
-                            "Administrator"})
 #: Rows looked up per query, well under SQLite's bound-parameter limit.
 _CHUNK = 500
 
@@ -35,15 +32,6 @@ class RosterChange:
     updated: int = 0
     deactivated: int = 0
     members: int = 0
-
-
-def circolo_role(roles: Iterable[str]) -> str:
-    """Map LTI/NRPS roles (full URIs or short names) to Circolo's learner or teacher."""
-    for role in roles:
-        name = role.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-        if name in TEACHING_ROLES:
-            return TEACHER
-    return LEARNER
 
 
 def platform_services(session: Session, platform: Platform,
@@ -81,11 +69,11 @@ def apply_roster(session: Session, course: Course, members: list[Member]) -> Ros
         enrolment = enrolments.pop(person.id, None)
         if enrolment is None:
             session.add(Enrolment(course_id=course.id, person_id=person.id,
-                                  role=circolo_role(member.roles), active=member.active))
+                                  role=map_roles(member.roles), active=member.active))
             added += 1
             continue
         # The web-service user keeps its role: it is in the forums, never anyone's peer.
-        role = enrolment.role if enrolment.role == SERVICE else circolo_role(member.roles)
+        role = enrolment.role if enrolment.role == SERVICE else map_roles(member.roles)
         if (enrolment.role, enrolment.active) != (role, member.active):
             enrolment.role, enrolment.active = role, member.active
             updated += 1

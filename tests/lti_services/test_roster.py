@@ -7,7 +7,7 @@ import responses
 from sqlalchemy import select
 
 from lti.services import Member, ServiceError
-from middleware.lti.roster import apply_roster, circolo_role, sync_roster
+from middleware.lti.roster import apply_roster, sync_roster
 from middleware.models import LEARNER, SERVICE, TEACHER, Course, Enrolment, Person, Platform
 
 from .conftest import ISSUER, TOKEN_URL
@@ -50,8 +50,9 @@ def _recorded_members(lti_fixture) -> list[Member]:
     ([], LEARNER),
     (["Mentor"], LEARNER),
 ])
-def test_roles_map_to_learner_or_teacher(roles, expected):
-    assert circolo_role(roles) == expected
+def test_nrps_roles_map_to_learner_or_teacher(db_session, course, roles, expected):
+    apply_roster(db_session, course, [Member(user_id="5", roles=tuple(roles))])
+    assert _enrolments(db_session, course)["5"].role == expected
 
 
 def test_a_first_sync_creates_people_keyed_by_sub(db_session, course, lti_fixture):
