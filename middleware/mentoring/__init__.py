@@ -1,0 +1,1 @@
+"""Peer mentoring: rules decide who to prompt, an outbox delivers once, outcomes prove it works."""
