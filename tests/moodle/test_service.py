@@ -1,0 +1,274 @@
+"""The Moodle REST client: what it sends, what it parses, how it fails and retries."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+import responses
+
+from middleware.moodle.schemas import OutgoingMessage
+from middleware.moodle.service import (
+    MoodleClient,
+    MoodleError,
+    MoodleUnavailable,
+    WebServicesDisabled,
+    encode_params,
+    server_url,
+)
+from tests.moodle.conftest import ENDPOINT, MOODLE, TOKEN, sent_form
+
+
+def reply_with(http_mock, body, status=200, **kwargs):
+    http_mock.add(responses.POST, ENDPOINT, json=body, status=status, **kwargs)
+
+
+def expected_form(exchange, **extra):
+    form = {key: str(value) for key, value in exchange["request"]["encoded_form"].items()}
+    form.update(wstoken=TOKEN, wsfunction=exchange["request"]["wsfunction"],
+                moodlewsrestformat="json", **extra)
+    return form
+
+
+# --- encoding ------------------------------------------------------------------------------------
+
+def test_encode_params_uses_php_brackets_and_numeric_booleans():
+    pairs = encode_params({
+        "courseid": 2, "flag": True, "off": False, "skipped": None,
+        "options": [{"name": "onlyactive", "value": 1}, {"name": "userfields", "value": "id"}],
+        "nested": {"a": [{"b": "c"}]},
+    })
+    assert pairs == [
+        ("courseid", "2"), ("flag", "1"), ("off", "0"),
+        ("options[0][name]", "onlyactive"), ("options[0][value]", "1"),
+        ("options[1][name]", "userfields"), ("options[1][value]", "id"),
+        ("nested[a][0][b]", "c"),
+    ]
+
+
+def test_server_url_accepts_wwwroot_or_endpoint():
+    assert server_url("https://m.example.org/moodle/") == (
+        "https://m.example.org/moodle/webservice/rest/server.php")
+    assert server_url(ENDPOINT) == ENDPOINT
+
+
+# --- recorded shapes ------------------------------------------------------------------------------
+
+def test_site_info(http_mock, moodle, recorded):
+    exchange = recorded("core_webservice_get_site_info")
+    reply_with(http_mock, exchange["response"])
+    info = moodle.get_site_info()
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert http_mock.calls[0].request.headers["Content-Type"] == (
+        "application/x-www-form-urlencoded")
+    assert info.userid == 45 and info.username == "communitybot"
+    assert "mod_forum_get_discussion_posts" in info.functions
+    assert info.messaging is True
+    assert moodle.calls == 1
+
+
+def test_enrolled_users_sends_recorded_options_and_parses_roles(http_mock, moodle, recorded):
+    exchange = recorded("core_enrol_get_enrolled_users")
+    reply_with(http_mock, exchange["response"])
+    users = moodle.get_enrolled_users(2)
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert len(users) == 43
+    carla = users[0]
+    assert (carla.id, carla.fullname, carla.roles) == (3, "Carla Verdi", ("editingteacher",))
+    assert carla.lastcourseaccess == 1795459889
+    assert users[-1].roles == ("teacher",) and users[-1].id == 45
+
+
+def test_enrolled_users_paging_options(http_mock, moodle):
+    reply_with(http_mock, [])
+    moodle.get_enrolled_users(7, limitfrom=200, limitnumber=100)
+    form = sent_form(http_mock.calls[0])
+    assert form["options[2][name]"] == "limitfrom" and form["options[2][value]"] == "200"
+    assert form["options[3][name]"] == "limitnumber" and form["options[3][value]"] == "100"
+
+
+def test_forums_by_courses(http_mock, moodle, recorded):
+    exchange = recorded("mod_forum_get_forums_by_courses")
+    reply_with(http_mock, exchange["response"])
+    forums = moodle.get_forums_by_courses([2])
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert [(f.id, f.type, f.name, f.cmid) for f in forums][:2] == [
+        (1, "news", "Annunci", 1), (2, "general", "Presentiamoci", 2)]
+
+
+def test_forum_discussions_map_discussion_and_first_post_ids(http_mock, moodle, recorded):
+    exchange = recorded("mod_forum_get_forum_discussions.page0")
+    reply_with(http_mock, exchange["response"])
+    discussions = moodle.get_forum_discussions(3, sortorder=1, page=0, perpage=10)
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    first = discussions[0]
+    assert (first.id, first.first_post_id, first.timemodified) == (69, 180, 1795114203)
+    assert first.groupid == -1 and first.numreplies == 1 and first.pinned is False
+
+
+def test_empty_discussion_page(http_mock, moodle, recorded):
+    reply_with(http_mock, recorded("mod_forum_get_forum_discussions.page9_empty")["response"])
+    assert moodle.get_forum_discussions(3, page=9, perpage=10) == []
+
+
+def test_discussion_posts_threaded(http_mock, moodle, recorded):
+    exchange = recorded("mod_forum_get_discussion_posts.threaded")
+    reply_with(http_mock, exchange["response"])
+    result = moodle.get_discussion_posts(63, sortby="created", sortdirection="ASC")
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert [(p.id, p.parentid, p.author.id) for p in result.posts] == [
+        (140, None, 17), (141, 140, 5), (142, 141, 17), (143, 142, 18), (144, 143, 23)]
+    assert result.forumid == 3 and result.courseid == 2
+    assert not result.posts[0].isprivatereply and not result.posts[0].isdeleted
+
+
+def test_send_instant_messages_encodes_and_reports_each_result(http_mock, moodle, recorded):
+    delivered = recorded("core_message_send_instant_messages.delivered")
+    reply_with(http_mock, delivered["response"])
+    results = moodle.send_instant_messages([OutgoingMessage(
+        touserid=9, text="<p>Una domanda aspetta una risposta: puoi aiutare?</p>",
+        textformat=1, clientmsgid="prompt-1")])
+    assert sent_form(http_mock.calls[0]) == expected_form(delivered)
+    assert results[0].delivered and results[0].msgid == 2
+    assert results[0].conversationid == 44 and results[0].clientmsgid == "prompt-1"
+
+
+def test_send_instant_messages_blocked_is_a_result_not_an_error(http_mock, moodle, recorded):
+    reply_with(http_mock,
+               recorded("core_message_send_instant_messages.blocked_by_preferences")["response"])
+    [result] = moodle.send_instant_messages([OutgoingMessage(46, "<p>Ciao!</p>", 1, "prompt-2")])
+    assert result.msgid == -1 and not result.delivered
+    assert "message preferences" in result.errormessage
+    assert result.conversationid is None
+
+
+def test_send_to_self_without_clientmsgid(http_mock, moodle, recorded):
+    exchange = recorded("core_message_send_instant_messages.to_self")
+    reply_with(http_mock, exchange["response"])
+    [result] = moodle.send_instant_messages([OutgoingMessage(45, "self", textformat=2)])
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert result.clientmsgid is None and result.conversationid == 43
+
+
+def test_reading_back_a_conversation(http_mock, moodle, recorded):
+    reply_with(http_mock, recorded("core_message_get_conversation_between_users")["response"])
+    reply_with(http_mock, recorded("core_message_get_conversation_messages")["response"])
+    conversation = moodle.get_conversation_between_users(45, 9, messagelimit=5)
+    messages = moodle.get_conversation_messages(45, conversation.id, newest=True, limitnum=10)
+    assert conversation.id == 44 and conversation.member_ids == (9,)
+    assert messages.messages[0].useridfrom == 45
+    assert "Una domanda" in messages.messages[0].text
+    form = sent_form(http_mock.calls[1])
+    assert (form["currentuserid"], form["convid"], form["newest"], form["limitnum"]) == (
+        "45", "44", "1", "10")
+    assert sent_form(http_mock.calls[0])["includecontactrequests"] == "0"
+
+
+def test_add_discussion_post(http_mock, moodle):
+    reply_with(http_mock, {"postid": 321, "warnings": [], "post": {"id": 321}})
+    added = moodle.add_discussion_post(180, "Re: aiuto", "<p>Chi può rispondere?</p>")
+    form = sent_form(http_mock.calls[0])
+    assert form["postid"] == "180" and form["subject"] == "Re: aiuto"
+    assert form["messageformat"] == "1" and "options[0][name]" not in form
+    assert added.postid == 321
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "errorcode", "exception"), [
+    ("error.invalidtoken", "invalidtoken", "moodle_exception"),
+    ("error.invalidparameter", "invalidparameter", "invalid_parameter_exception"),
+    ("error.function_not_in_service", "accessexception", "webservice_access_exception"),
+    ("error.missing_discussion", None, "Error"),
+])
+def test_recorded_errors_become_one_domain_error_and_are_not_retried(
+        http_mock, moodle, recorded, sleeps, name, errorcode, exception):
+    exchange = recorded(name)
+    reply_with(http_mock, exchange["response"])
+    with pytest.raises(MoodleError) as caught:
+        moodle.call(exchange["request"]["wsfunction"], exchange["request"]["params"])
+    assert caught.value.errorcode == errorcode
+    assert caught.value.exception == exception
+    assert caught.value.wsfunction == exchange["request"]["wsfunction"]
+    assert exchange["response"]["message"] in str(caught.value)
+    assert not isinstance(caught.value, MoodleUnavailable)
+    assert moodle.calls == 1 and sleeps == []
+
+
+def test_web_services_disabled_is_reported_clearly(http_mock, moodle, sleeps):
+    http_mock.add(responses.POST, ENDPOINT, body="", status=403)
+    with pytest.raises(WebServicesDisabled) as caught:
+        moodle.get_site_info()
+    assert "disabled" in str(caught.value)
+    assert moodle.calls == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("failure", [
+    {"status": 503, "body": "Service Unavailable"},
+    {"status": 500, "body": ""},
+    {"status": 200, "body": "<html><body>Fatal error: Allowed memory size</body></html>"},
+    {"status": 200, "body": ""},
+    {"status": 200, "body": '{"discussions": [{"id": 1, "name": "tron'},
+    {"body": requests.Timeout("read timed out")},
+    {"body": requests.ConnectionError("refused")},
+])
+def test_transient_failures_are_retried_then_succeed(http_mock, moodle, recorded, sleeps,
+                                                     failure):
+    http_mock.add(responses.POST, ENDPOINT, **failure)
+    http_mock.add(responses.POST, ENDPOINT, **failure)
+    reply_with(http_mock, recorded("core_webservice_get_site_info")["response"])
+    assert moodle.get_site_info().userid == 45
+    assert moodle.calls == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_retries_are_bounded_and_backoff_capped(http_mock, sleeps):
+    moodle = MoodleClient(MOODLE, TOKEN, retries=5, backoff=1.0, max_backoff=4.0,
+                          sleep=sleeps.append)
+    for _ in range(6):
+        http_mock.add(responses.POST, ENDPOINT, body="<html>502 Bad Gateway</html>", status=502)
+    with pytest.raises(MoodleUnavailable) as caught:
+        moodle.get_site_info()
+    assert moodle.calls == 6 and len(sleeps) == 5
+    caps = [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert all(cap / 2 <= slept <= cap for slept, cap in zip(sleeps, caps, strict=True))
+    assert caught.value.errorcode == "unavailable"
+    assert "after 6 attempts" in str(caught.value)
+
+
+def test_unexpected_shape_is_a_domain_error(http_mock, moodle):
+    reply_with(http_mock, {"discussions": [{"name": "no ids"}]})
+    with pytest.raises(MoodleError) as caught:
+        moodle.get_forum_discussions(3)
+    assert caught.value.errorcode == "invalidresponse"
+
+
+def test_wrong_address_is_not_retried(http_mock, moodle, sleeps):
+    http_mock.add(responses.POST, ENDPOINT, body="Not Found", status=404)
+    with pytest.raises(MoodleError) as caught:
+        moodle.get_site_info()
+    assert caught.value.errorcode == "http404" and sleeps == []
+
+
+def test_token_never_reaches_logs_or_errors(http_mock, moodle, recorded, caplog):
+    caplog.set_level(logging.DEBUG)
+    reply_with(http_mock, recorded("error.invalidtoken")["response"])
+    http_mock.add(responses.POST, ENDPOINT, body=requests.ConnectionError(f"boom {ENDPOINT}"))
+    for _ in range(4):
+        http_mock.add(responses.POST, ENDPOINT, body="<html>oops</html>", status=503)
+    errors = []
+    for _ in range(2):
+        with pytest.raises(MoodleError) as caught:
+            moodle.get_site_info()
+        errors.append(caught.value)
+    assert [e.errorcode for e in errors] == ["invalidtoken", "unavailable"]
+    assert caplog.records, "retries should have been logged"
+    assert TOKEN not in caplog.text
+    assert all(TOKEN not in str(vars(record)) for record in caplog.records)
+    for error in errors:
+        assert TOKEN not in str(error) and TOKEN not in repr(error)
+        # No chained requests exception (whose request body holds the token) rides along.
+        assert error.__cause__ is None
+        assert error.__context__ is None or error.__suppress_context__
+    assert TOKEN not in repr(moodle)
