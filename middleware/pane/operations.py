@@ -270,3 +270,90 @@ def _mentoring_export(session: Session, course_id: int, person_id: int) -> dict[
             "responded_at": _iso(ambassador.responded_at), "ended_at": _iso(ambassador.ended_at),
         },
     }
+
+
+@dataclass(frozen=True)
+class PromptCard:
+    """A prompt the learner received, as the pane shows it."""
+
+    id: int
+    rule: str
+    text: str
+    url: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AmbassadorEntry:
+    person_id: int
+    name: str
+    is_me: bool
+
+
+@dataclass(frozen=True)
+class PaneOverview:
+    """Everything the learner's pane shows, read in one go."""
+
+    peers: list[Peer]
+    suggestions: list[PeerSuggestion]
+    questions: list[OpenQuestion]
+    prompts: list[PromptCard]
+    recognitions: list[PromptCard]
+    ambassadors: list[AmbassadorEntry]
+    invited_as_ambassador: bool
+    opted_out: bool
+    hidden: bool
+
+    @property
+    def i_am_ambassador(self) -> bool:
+        return any(entry.is_me for entry in self.ambassadors)
+
+
+#: Prompt kinds that thank rather than ask (mentoring's recognition rule).
+THANK_KINDS = frozenset({"recognition"})
+#: How long a sent prompt stays on the pane.
+PROMPT_SHELF_LIFE = timedelta(days=30)
+
+
+def pane_overview(session: Session, course_id: int, person_id: int, *,
+                  now: datetime) -> PaneOverview:
+    """Read what the learner's pane shows."""
+    course = session.get(Course, course_id)
+    sent = session.execute(
+        select(MentoringPrompt, Discussion.moodle_discussion_id)
+        .outerjoin(Discussion, Discussion.id == MentoringPrompt.discussion_id)
+        .where(MentoringPrompt.course_id == course_id, MentoringPrompt.recipient_id == person_id,
+               MentoringPrompt.status == "sent",
+               MentoringPrompt.created_at >= now - PROMPT_SHELF_LIFE)
+        .order_by(MentoringPrompt.created_at.desc(), MentoringPrompt.id.desc())
+    ).all()
+    prompts, thanks = [], []
+    for prompt, moodle_discussion_id in sent:
+        card = PromptCard(prompt.id, prompt.rule, prompt.body,
+                          moodle_discussion_url(course, moodle_discussion_id)
+                          if moodle_discussion_id else None, prompt.sent_at or prompt.created_at)
+        if prompt.kind in THANK_KINDS:
+            thanks.append(card)
+        elif not prompt.snoozed:
+            prompts.append(card)
+    ambassadors = session.execute(
+        select(Ambassador.person_id, Ambassador.status, Person.fullname)
+        .join(Person, Person.id == Ambassador.person_id)
+        .where(Ambassador.course_id == course_id, Ambassador.status.in_(("active", "invited")))
+        .order_by(Person.fullname)
+    ).all()
+    preference = session.scalar(select(MentoringPreference).where(
+        MentoringPreference.course_id == course_id, MentoringPreference.person_id == person_id))
+    return PaneOverview(
+        peers=people_i_talk_with(session, course_id, person_id),
+        suggestions=people_i_could_meet(session, course_id, person_id),
+        questions=open_questions(session, course_id, person_id, now=now),
+        prompts=prompts[:5],
+        recognitions=thanks[:10],
+        ambassadors=[AmbassadorEntry(pid, name, pid == person_id)
+                     for pid, status, name in ambassadors if status == "active"],
+        invited_as_ambassador=any(pid == person_id and status == "invited"
+                                  for pid, status, _name in ambassadors),
+        opted_out=bool(preference and preference.opted_out),
+        hidden=is_hidden_from_suggestions(session, course_id, person_id),
+    )

@@ -110,3 +110,44 @@ def small_course(db_session: Session) -> SmallCourse:
     built.discussion("old", "sara", "Domanda vecchia", days_ago=30)
     db_session.commit()
     return built
+
+
+class LaunchedClient:
+    """A test client that carries a launch the way the LTI session contract allows (a token)."""
+
+    def __init__(self, app, launch) -> None:
+        from middleware.lti.session import TOKEN_HEADER, csrf_token, issue_launch_token
+
+        self.app = app
+        self.launch = launch
+        self.client = app.test_client()
+        with app.test_request_context():
+            self.token = issue_launch_token(launch)
+        with app.test_request_context(headers={TOKEN_HEADER: self.token}):
+            self.csrf = csrf_token()
+        self.headers = {TOKEN_HEADER: self.token}
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf)
+        return self.client.post(path, data=data, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def launch_as(app, small_course):
+    """Return a function that opens Circolo as one of the small course's people."""
+    from middleware.lti.session import Launch, new_sid
+
+    def launch(key: str, *, locale: str | None = "en") -> LaunchedClient:
+        person = small_course.people[key]
+        enrolment = next(e for e in person.enrolments if e.course_id == small_course.course.id)
+        return LaunchedClient(app, Launch(
+            sid=new_sid(), platform_id=small_course.platform.id, platform_origin=ISSUER,
+            course_id=small_course.course.id, person_id=person.id, role=enrolment.role,
+            resource_link_id="rl-1", deployment_id="1", locale=locale))
+
+    return launch

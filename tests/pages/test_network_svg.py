@@ -136,3 +136,38 @@ def test_legend_swatches_are_decorative():
     swatch = str(legend_swatch(TEACHER))
     assert 'aria-hidden="true"' in swatch and "<rect" in swatch
     assert "stroke-dasharray" in str(legend_swatch(LEARNER, isolated=True))
+
+
+def test_sparkline_is_decorative_and_scales_to_its_box():
+    from middleware.dashboard.sparkline import sparkline_svg
+
+    svg = str(sparkline_svg([1, 3, None, 2]))
+    assert 'aria-hidden="true"' in svg
+    points = svg.split('points="')[1].split('"')[0].split()
+    assert len(points) == 3
+    ys = [float(p.split(",")[1]) for p in points]
+    assert max(ys) == 25.0 and min(ys) == 3.0  # the lowest value at the bottom, highest on top
+    assert str(sparkline_svg([5])) == ""
+
+
+def test_dashboard_network_pseudonymises_learners_in_picture_and_table(app):
+    from middleware.dashboard.network import build_network
+
+    rows = [{"person_id": 1, "role": "teacher", "posts": 4, "replies_given": 3,
+             "replies_received": 2},
+            {"person_id": 2, "role": "learner", "posts": 2, "replies_given": 1,
+             "replies_received": 3},
+            {"person_id": 3, "role": "learner", "posts": 1, "replies_given": 0,
+             "replies_received": 0},
+            {"person_id": -5, "role": "anonymous", "posts": 1}]
+    names = {1: "Carla Verdi", 2: "Giulia Rossi", 3: "Marco Bianchi"}
+    edges = [(2, 1, 2), (1, 2, 1)]
+    with app.test_request_context():
+        picture, table = build_network(rows, edges, names, [3], pseudonymise=True)
+    svg = str(picture.svg)
+    assert "Giulia" not in svg and "Marco" not in svg and "Carla Verdi" in svg
+    assert [row.label for row in table] == ["Carla Verdi", "Learner 1", "Learner 2"]
+    assert table[1].replies_to == ["Carla Verdi"] and table[2].isolated
+    with app.test_request_context():
+        _picture, named = build_network(rows, edges, names, [3], pseudonymise=False)
+    assert named[1].label == "Giulia Rossi"
