@@ -24,7 +24,8 @@ CHECKS: dict[str, tuple[int, str]] = {
     "target_link_uri_foreign": (400, N_("The link you followed does not point to Circolo.")),
     # state and nonce
     "state_missing": (400, N_("The sign-in from your course did not complete.")),
-    "state_unknown": (400, N_("This sign-in is unknown or was already used.")),
+    "state_unknown": (400, N_("This sign-in is unknown.")),
+    "state_used": (400, N_("This sign-in was already used.")),
     "state_expired": (400, N_("This sign-in took too long and has expired.")),
     "state_not_bound": (400, N_("This sign-in was started in another browser.")),
     "nonce_missing": (400, N_("The sign-in from your course could not be verified.")),

@@ -46,9 +46,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import lti
     from .ops import bp as ops_bp
 
     app.register_blueprint(ops_bp)
+    lti.init_app(app)  # the `lti` blueprint, launched sessions, CSRF, `platform`/`keys` commands
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -124,3 +124,98 @@ def forge(claims: dict[str, Any], key: rsa.RSAPrivateKey, *, kid: str | None = F
     """Sign `claims` with the test platform's key (no kid header when kid is None)."""
     headers = {"kid": kid} if kid is not None else {}
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+# --- the login → launch flow through the app ---------------------------------------------------
+
+LOGIN_PARAMS = {
+    "iss": ISSUER,
+    "target_link_uri": TARGET,
+    "login_hint": "11",
+    "lti_message_hint": '{"cmid":6,"launchid":"ltilaunch1_1045436882"}',
+    "client_id": CLIENT_ID,
+    "lti_deployment_id": DEPLOYMENT_ID,
+}
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"}
+
+
+@pytest.fixture
+def lti_app(app, registered_platform, serve_platform_jwks):
+    """The app with the recorded Moodle registered, its JWKS served, and test-only pages."""
+    from flask import Blueprint, jsonify, request
+
+    from middleware.lti.session import (
+        current_launch,
+        launch_form_fields,
+        launch_url_for,
+        learner_required,
+        teacher_required,
+    )
+
+    probe = Blueprint("probe", __name__, url_prefix="/probe")
+
+    @probe.get("/whoami")
+    @learner_required
+    def whoami():
+        return jsonify(launch=current_launch().to_dict(), next=launch_url_for("probe.whoami"),
+                       fields=str(launch_form_fields()))
+
+    @probe.get("/teacher")
+    @teacher_required
+    def teacher_only():
+        return "teacher page"
+
+    @probe.post("/form")
+    @learner_required
+    def form():
+        return "saved " + request.form.get("value", "")
+
+    app.register_blueprint(probe)
+    return app
+
+
+@pytest.fixture
+def browser(lti_app):
+    """A browser that keeps cookies."""
+    client = lti_app.test_client()
+    client.environ_base.update(HTTP_USER_AGENT=BROWSER["User-Agent"])
+    return client
+
+
+@pytest.fixture
+def cookieless_browser(lti_app):
+    """A browser that refuses (third-party) cookies."""
+    client = lti_app.test_client(use_cookies=False)
+    client.environ_base.update(HTTP_USER_AGENT=BROWSER["User-Agent"])
+    return client
+
+
+def start_login(client, params: dict[str, str] | None = None) -> tuple[str, str]:
+    """Run the OIDC login initiation; return the (state, nonce) sent to the platform."""
+    from urllib.parse import parse_qs, urlsplit
+
+    response = client.post("/lti/login", data=params or LOGIN_PARAMS)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    return query["state"][0], query["nonce"][0]
+
+
+def post_launch(client, id_token: str, state: str, **headers: str):
+    return client.post("/lti/launch", data={"id_token": id_token, "state": state},
+                       headers=headers)
+
+
+def forged_launch(client, key, change=None, remove=(), *, kid=FORGED_KID, params=None,
+                  message_type="LtiResourceLinkRequest"):
+    """Log in, then post a token signed by the test platform key with claims changed/removed."""
+    state, nonce = start_login(client, params)
+    claims = {**base_claims(nonce, message_type=message_type), **(change or {})}
+    for name in remove:
+        claims.pop(name, None)
+    return post_launch(client, forge(claims, key, kid=kid), state)
+
+
+def refused_check(caplog) -> str | None:
+    """The check the last refused launch logged."""
+    checks = [r.lti_check for r in caplog.records if hasattr(r, "lti_check")]
+    return checks[-1] if checks else None

@@ -1,0 +1,240 @@
+"""The whole login → launch flow on the real Moodle launches, and what it leaves behind."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from middleware.db import database
+from middleware.lti import operations
+from middleware.models import Course, Enrolment, LoginState, Person
+from middleware.signals import course_activated
+
+from .conftest import (
+    AUTH_URL,
+    CLAIM,
+    CLIENT_ID,
+    ISSUER,
+    LOGIN_PARAMS,
+    base_claims,
+    forge,
+    forged_launch,
+    post_launch,
+    refused_check,
+    start_login,
+)
+
+
+@pytest.fixture
+def recorded_flow(monkeypatch, moodle_launch):
+    """Log in as Moodle did, with the recorded state and nonce issued, then post its launch."""
+    def run(client, name):
+        recorded = moodle_launch(name)
+        issued = iter([recorded["launch_post"]["state"], recorded["claims"]["nonce"]])
+        monkeypatch.setattr(operations, "secrets",
+                            SimpleNamespace(token_urlsafe=lambda n: next(issued, None)
+                                            or secrets.token_urlsafe(n)))
+        state, nonce = start_login(client, recorded["login_initiation"]["params"])
+        assert (state, nonce) == (recorded["launch_post"]["state"], recorded["claims"]["nonce"])
+        return post_launch(client, recorded["launch_post"]["id_token"], state)
+    return run
+
+
+@pytest.fixture
+def activations():
+    received = []
+
+    def receiver(sender, course_id):
+        received.append(course_id)
+
+    course_activated.connect(receiver)
+    yield received
+    course_activated.disconnect(receiver)
+
+
+def session_launch(client):
+    with client.session_transaction() as session:
+        return dict(session.get("launch") or {}), session.get("locale")
+
+
+@pytest.mark.parametrize("name, landing, role", [
+    ("learner", "/pane", "learner"),
+    # Moodle's custom parameter community_mode=pane puts this teacher on the pane.
+    ("instructor", "/pane", "teacher"),
+    ("deep_linking", "/lti/deep-link", "teacher"),
+])
+def test_recorded_moodle_launch_goes_through(browser, lti_app, recorded_flow, moodle_launch,
+                                             activations, name, landing, role):
+    iat = moodle_launch(name)["claims"]["iat"]
+    with time_machine.travel(iat, tick=False):
+        response = recorded_flow(browser, name)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        location = urlsplit(response.headers["Location"])
+        assert location.path.rstrip("/") == landing and not location.netloc
+        assert "launch_token" in parse_qs(location.query)
+
+        launch, locale = session_launch(browser)
+        assert launch["role"] == role and locale == "en"
+        assert launch["platform_origin"] == ISSUER
+        with lti_app.app_context(), database(lti_app).session() as db:
+            course = db.scalar(select(Course))
+            person = db.get(Person, launch["person_id"])
+            enrolment = db.scalar(select(Enrolment))
+            assert course.id == launch["course_id"] and course.active and course.context_id == "2"
+            assert course.moodle_course_id == 2 and course.title.startswith("Didattica online")
+            assert person.subject == moodle_launch(name)["claims"]["sub"]
+            assert enrolment.role == role and enrolment.person_id == person.id
+            assert db.scalar(select(LoginState)).consumed_at is not None
+        assert activations == [course.id]
+
+        # The page the launch lands on is framed by Moodle only, and speaks English.
+        page = browser.get("/probe/whoami")
+        assert page.status_code == 200
+        policy = page.headers["Content-Security-Policy"]
+        assert f"frame-ancestors 'self' {ISSUER}" in policy
+
+
+def test_a_second_launch_does_not_activate_again(browser, recorded_flow, moodle_launch,
+                                                 activations, forging_key):
+    with time_machine.travel(moodle_launch("learner")["claims"]["iat"], tick=False):
+        recorded_flow(browser, "learner")
+        assert len(activations) == 1
+        assert forged_launch(browser, forging_key).status_code == 302
+    assert len(activations) == 1
+
+
+def test_login_redirects_to_the_platform_with_every_oidc_parameter(browser):
+    response = browser.post("/lti/login", data=LOGIN_PARAMS)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == AUTH_URL
+    query = {key: values[0] for key, values in parse_qs(location.query).items()}
+    assert query == {
+        "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
+        "prompt": "none", "client_id": CLIENT_ID,
+        "redirect_uri": "http://127.0.0.1:8090/lti/launch", "login_hint": "11",
+        "lti_message_hint": LOGIN_PARAMS["lti_message_hint"],
+        "state": query["state"], "nonce": query["nonce"],
+    }
+    assert len(query["state"]) >= 32 and query["state"] != query["nonce"]
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("circolo_lti_state_" + query["state"] + "=")
+    for attribute in ("Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/lti/"):
+        assert attribute in cookie
+
+
+def test_login_accepts_get_too(browser):
+    response = browser.get("/lti/login", query_string=LOGIN_PARAMS)
+    assert response.status_code == 302 and response.headers["Location"].startswith(AUTH_URL)
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"iss": "http://unknown.example"}, "platform_unknown"),
+    ({"client_id": "another-client"}, "platform_unknown"),
+    ({"lti_deployment_id": "99"}, "deployment_unknown"),
+    ({"login_hint": ""}, "login_param_missing"),
+    ({"target_link_uri": "https://evil.example/launch"}, "target_link_uri_foreign"),
+])
+def test_login_refuses_what_it_cannot_trust(browser, caplog, change, code):
+    caplog.set_level(logging.INFO)
+    response = browser.post("/lti/login", data={**LOGIN_PARAMS, **change})
+    assert response.status_code == 400
+    assert "Circolo could not open" in response.get_data(as_text=True)
+    assert refused_check(caplog) == code
+
+
+def test_replayed_launch_is_refused(browser, forging_key, caplog):
+    state, nonce = start_login(browser)
+    token = forge(base_claims(nonce), forging_key)
+    assert post_launch(browser, token, state).status_code == 302
+    replay = post_launch(browser, token, state)
+    assert replay.status_code == 400 and refused_check(caplog) == "state_used"
+
+
+def test_the_old_token_with_a_new_login_is_refused(browser, forging_key, caplog):
+    state, nonce = start_login(browser)
+    token = forge(base_claims(nonce), forging_key)
+    assert post_launch(browser, token, state).status_code == 302
+    new_state, _ = start_login(browser)
+    assert post_launch(browser, token, new_state).status_code == 400
+    assert refused_check(caplog) == "nonce_mismatch"
+
+
+def test_wrong_or_missing_state_is_refused(browser, forging_key, caplog):
+    _state, nonce = start_login(browser)
+    token = forge(base_claims(nonce), forging_key)
+    assert post_launch(browser, token, "made-up-state").status_code == 400
+    assert refused_check(caplog) == "state_unknown"
+    assert post_launch(browser, token, "").status_code == 400
+    assert refused_check(caplog) == "state_missing"
+
+
+def test_expired_state_is_refused(browser, forging_key, caplog):
+    state, nonce = start_login(browser)
+    with time_machine.travel(time_now() + operations.LOGIN_STATE_TTL_SECONDS + 5, tick=False):
+        token = forge(base_claims(nonce), forging_key)
+        assert post_launch(browser, token, state).status_code == 400
+    assert refused_check(caplog) == "state_expired"
+
+
+def test_a_state_is_spent_even_when_the_launch_fails(browser, forging_key, caplog):
+    state, nonce = start_login(browser)
+    bad = forge({**base_claims(nonce), "aud": "someone-else"}, forging_key)
+    assert post_launch(browser, bad, state).status_code == 400
+    good = forge(base_claims(nonce), forging_key)
+    assert post_launch(browser, good, state).status_code == 400
+    assert refused_check(caplog) == "state_used"
+
+
+def test_expired_token_is_refused(browser, forging_key, caplog):
+    response = forged_launch(browser, forging_key,
+                             {"iat": int(time_now()) - 600, "exp": int(time_now()) - 300})
+    assert response.status_code == 400 and refused_check(caplog) == "token_expired"
+
+
+def test_state_started_in_another_browser_is_refused(browser, lti_app, forging_key, caplog):
+    # The attacker's browser starts a login and hands its state to the victim's browser.
+    attacker = lti_app.test_client()
+    state, nonce = start_login(attacker)
+    start_login(browser)  # the victim's browser does keep our cookies
+    response = post_launch(browser, forge(base_claims(nonce), forging_key), state)
+    assert response.status_code == 400 and refused_check(caplog) == "state_not_bound"
+
+
+def test_cookieless_launch_needs_the_same_browser(cookieless_browser, forging_key, caplog):
+    state, nonce = start_login(cookieless_browser)
+    token = forge(base_claims(nonce), forging_key)
+    response = post_launch(cookieless_browser, token, state, **{"User-Agent": "curl/8"})
+    assert response.status_code == 400 and refused_check(caplog) == "state_not_bound"
+
+
+def test_error_page_speaks_the_launch_language(browser, forging_key):
+    change = {"aud": "someone-else",
+              CLAIM + "launch_presentation": {"locale": "it_IT"}}
+    page = forged_launch(browser, forging_key, change).get_data(as_text=True)
+    assert 'lang="it"' in page and "Circolo non si è aperto" in page
+
+
+def test_error_page_without_a_token_follows_the_browser_language(browser):
+    response = browser.post("/lti/launch", data={"state": "x"},
+                            headers={"Accept-Language": "it-IT,it;q=0.9"})
+    assert response.status_code == 400 and 'lang="it"' in response.get_data(as_text=True)
+    response = browser.post("/lti/launch", data={"state": "x"},
+                            headers={"Accept-Language": "en-GB"})
+    assert 'lang="en"' in response.get_data(as_text=True)
+
+
+def test_launch_only_accepts_post(browser):
+    assert browser.get("/lti/launch").status_code == 405
+
+
+def time_now() -> float:
+    import time
+
+    return time.time()
