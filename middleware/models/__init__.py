@@ -27,6 +27,7 @@ from .mentoring import (
     MessageTemplate,
     OutboxMessage,
 )
+from .moodle import CourseSyncState, MoodleConnection, SyncRun
 from .operations import WorkerHeartbeat
 from .pages import PrivacyChoice
 
@@ -38,6 +39,7 @@ __all__ = [
     "LoginState", "ToolKey",
     "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
     "MessageTemplate", "OutboxMessage",
+    "CourseSyncState", "MoodleConnection", "SyncRun",
     "WorkerHeartbeat",
     "PrivacyChoice",
 ]

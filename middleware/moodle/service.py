@@ -32,8 +32,10 @@ SERVER_PATH = "/webservice/rest/server.php"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 ENROLLED_USER_FIELDS = ("id,fullname,firstname,lastname,email,lang,roles,groups,"
                         "lastcourseaccess,timezone")
-#: Error codes meaning "these two users have no conversation yet".
-NO_CONVERSATION_CODES = frozenset({"conversationdoesnotexist", "errorconversationdoesnotexist"})
+#: Error codes meaning "these two users have no conversation yet" (Moodle throws a
+#: moodle_exception whose errorcode is the literal text; the others are defensive).
+NO_CONVERSATION_CODES = frozenset({"Conversation does not exist", "conversationdoesnotexist",
+                                   "errorconversationdoesnotexist"})
 
 
 class MoodleError(CircoloError):
@@ -305,8 +307,8 @@ class MoodleClient:
                               "newestmessagesfirst": newestmessagesfirst},
                              s.ConversationSchema())
         except MoodleError as error:
-            # Read from Moodle's source (message/classes/api.php), not seen live: a pair of
-            # users who never wrote to each other has no conversation and Moodle throws.
+            # Not seen live: two users who never wrote to each other have no conversation,
+            # and Moodle throws instead of answering with an empty one.
             if error.errorcode in NO_CONVERSATION_CODES:
                 return None
             raise

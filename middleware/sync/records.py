@@ -1,0 +1,278 @@
+"""Write what Moodle said into a course's rows: upserts that touch only what differs.
+
+Every method compares before it assigns, so syncing unchanged data issues no UPDATE at all and
+`changed` counts exactly the rows inserted or modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import (
+    SERVICE,
+    Course,
+    CourseGroup,
+    Discussion,
+    Enrolment,
+    Forum,
+    Person,
+    Post,
+    from_epoch,
+    utcnow,
+)
+from ..moodle.schemas import EnrolledUser, MoodleDiscussion, MoodleForum, MoodlePost
+from .content import circolo_role, html_to_text, person_timezone, sanitise_html
+
+#: Rows looked up per IN (...) query, well under SQLite's bound-parameter limit.
+_CHUNK = 500
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    """Set the attributes of `row` that differ from `values`; tell whether any did."""
+    differs = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            differs = True
+    return differs
+
+
+class CourseRecords:
+    """The rows of one course being synced, cached by Moodle id, and a count of changes."""
+
+    def __init__(self, session: Session, course: Course, service_user_id: int | None) -> None:
+        self.session = session
+        self.course = course
+        self.service_user_id = service_user_id
+        self.changed = 0
+        self._people: dict[str, Person] = {}
+        self._forums = {f.moodle_forum_id: f for f in session.scalars(
+            select(Forum).where(Forum.course_id == course.id))}
+        self._discussions = {d.moodle_discussion_id: d for d in session.scalars(
+            select(Discussion).where(Discussion.course_id == course.id))}
+        self._groups: dict[int, CourseGroup] | None = None
+
+    # --- people ------------------------------------------------------------------------------
+
+    def people(self, moodle_ids: Iterable[int]) -> dict[str, Person]:
+        """Return (and cache) the platform's people with these Moodle ids, creating none."""
+        wanted = [str(i) for i in set(moodle_ids) if str(i) not in self._people]
+        for start in range(0, len(wanted), _CHUNK):
+            for person in self.session.scalars(select(Person).where(
+                    Person.platform_id == self.course.platform_id,
+                    Person.subject.in_(wanted[start:start + _CHUNK]))):
+                self._people[person.subject] = person
+        return self._people
+
+    def person(self, moodle_id: int, fullname: str = "", *, deleted: bool = False) -> Person:
+        """Return the person with this Moodle id (the LTI `sub`), creating it if unknown."""
+        subject = str(moodle_id)
+        person = self._people.get(subject) or self.people([moodle_id]).get(subject)
+        if person is None:
+            person = Person(platform_id=self.course.platform_id, subject=subject,
+                            moodle_user_id=moodle_id, fullname=fullname, deleted=deleted)
+            self.session.add(person)
+            self.session.flush()
+            self._people[subject] = person
+            self.changed += 1
+            return person
+        values: dict[str, Any] = {"moodle_user_id": moodle_id}
+        if deleted:
+            values["deleted"] = True
+        elif fullname:  # a deleted account's name reads "Deleted user": keep the one we knew
+            values["fullname"] = fullname
+        if _assign(person, values):
+            self.changed += 1
+        return person
+
+    # --- roster ------------------------------------------------------------------------------
+
+    def apply_roster(self, users: Sequence[EnrolledUser]) -> None:
+        """Make enrolments, roles and groups match a complete roster of active participants."""
+        self.people(u.id for u in users)
+        groups = self._course_groups()
+        enrolments = {e.person_id: e for e in self.session.scalars(
+            select(Enrolment).where(Enrolment.course_id == self.course.id)
+            .options(selectinload(Enrolment.groups)))}
+        for user in users:
+            person = self.person(user.id, user.fullname)
+            if _assign(person, {"email": user.email or person.email,
+                                "lang": user.lang or person.lang,
+                                "timezone": person_timezone(user.timezone) or person.timezone,
+                                "deleted": False}):
+                self.changed += 1
+            values = {
+                "role": circolo_role(user.roles, is_service_user=user.id == self.service_user_id),
+                "moodle_roles": sorted(user.roles),
+                "active": True,
+                "last_course_access": from_epoch(user.lastcourseaccess),
+            }
+            enrolment = enrolments.pop(person.id, None)
+            if enrolment is None:
+                enrolment = Enrolment(course_id=self.course.id, person_id=person.id, **values)
+                enrolment.groups = []
+                self.session.add(enrolment)
+                self.changed += 1
+            elif _assign(enrolment, values):
+                self.changed += 1
+            wanted = [self._group(groups, g.id, g.name) for g in user.groups]
+            if {g.moodle_group_id for g in enrolment.groups} != {g.moodle_group_id
+                                                                   for g in wanted}:
+                enrolment.groups = wanted
+                self.changed += 1
+        if users:  # an empty roster is a Moodle fault (a course has a teacher), not a purge
+            for enrolment in enrolments.values():
+                if enrolment.active and enrolment.role != SERVICE:
+                    enrolment.active = False
+                    self.changed += 1
+        self.session.flush()
+
+    def _course_groups(self) -> dict[int, CourseGroup]:
+        if self._groups is None:
+            self._groups = {g.moodle_group_id: g for g in self.session.scalars(
+                select(CourseGroup).where(CourseGroup.course_id == self.course.id))}
+        return self._groups
+
+    def _group(self, groups: dict[int, CourseGroup], moodle_id: int, name: str) -> CourseGroup:
+        group = groups.get(moodle_id)
+        if group is None:
+            group = CourseGroup(course_id=self.course.id, moodle_group_id=moodle_id, name=name)
+            self.session.add(group)
+            groups[moodle_id] = group
+            self.changed += 1
+        elif name and _assign(group, {"name": name}):
+            self.changed += 1
+        return group
+
+    # --- forums --------------------------------------------------------------------------------
+
+    def apply_forums(self, forums: Sequence[MoodleForum]) -> list[Forum]:
+        """Upsert the course's forums; those Moodle no longer lists are marked deleted."""
+        listed = []
+        for remote in forums:
+            values = {"cmid": remote.cmid, "type": remote.type, "name": remote.name,
+                      "deleted": False}
+            forum = self._forums.get(remote.id)
+            if forum is None:
+                forum = Forum(course_id=self.course.id, moodle_forum_id=remote.id, watermark=0,
+                              **values)
+                self.session.add(forum)
+                self._forums[remote.id] = forum
+                self.changed += 1
+            elif _assign(forum, values):
+                self.changed += 1
+            listed.append(forum)
+        # Moodle silently drops a course the token cannot see: an empty list proves nothing.
+        if forums:
+            seen = {f.id for f in forums}
+            for moodle_id, forum in self._forums.items():
+                if moodle_id not in seen and not forum.deleted:
+                    forum.deleted = True
+                    self.changed += 1
+        self.session.flush()
+        return listed
+
+    # --- discussions and posts ----------------------------------------------------------------
+
+    def discussion(self, moodle_id: int) -> Discussion | None:
+        return self._discussions.get(moodle_id)
+
+    def known_discussions(self, forum: Forum) -> list[Discussion]:
+        return [d for d in self._discussions.values() if d.forum_id == forum.id]
+
+    def needs_posts(self, remote: MoodleDiscussion, forum: Forum) -> bool:
+        """Tell whether Moodle's listing shows activity that the stored posts do not have."""
+        local = self._discussions.get(remote.id)
+        return (local is None or local.posts_synced_at is None or local.deleted
+                or local.moodle_timemodified != remote.timemodified
+                or local.num_replies != remote.numreplies or local.forum_id != forum.id)
+
+    def apply_discussion(self, forum: Forum, remote: MoodleDiscussion) -> Discussion:
+        """Upsert a discussion's listing data (not its posts)."""
+        author = self.person(remote.userid, remote.userfullname) if remote.userid else None
+        values = {
+            "forum_id": forum.id, "first_post_moodle_id": remote.first_post_id,
+            "name": remote.name, "author_id": author.id if author else None,
+            "moodle_group_id": remote.groupid, "created_at": from_epoch(remote.created),
+            "moodle_timemodified": remote.timemodified, "num_replies": remote.numreplies,
+            "pinned": remote.pinned, "locked": remote.locked, "deleted": False,
+        }
+        local = self._discussions.get(remote.id)
+        if local is None:
+            local = Discussion(course_id=self.course.id, moodle_discussion_id=remote.id,
+                               **values)
+            local.forum = forum
+            self.session.add(local)
+            self._discussions[remote.id] = local
+            self.changed += 1
+        elif _assign(local, values):
+            self.changed += 1
+        self.session.flush()
+        return local
+
+    def apply_posts(self, discussion: Discussion, posts: Sequence[MoodlePost],
+                    now: datetime | None = None) -> int:
+        """Make a discussion's posts match Moodle's complete list; return the rows changed."""
+        before = self.changed
+        stored = {p.moodle_post_id: p for p in self.session.scalars(
+            select(Post).where(Post.discussion_id == discussion.id))}
+        elsewhere = [p.id for p in posts if p.id not in stored]
+        for start in range(0, len(elsewhere), _CHUNK):  # moved here by a discussion split
+            for post in self.session.scalars(select(Post).where(
+                    Post.course_id == self.course.id,
+                    Post.moodle_post_id.in_(elsewhere[start:start + _CHUNK]))):
+                stored[post.moodle_post_id] = post
+        self.people(p.author.id for p in posts if p.author.id)
+        for remote in posts:
+            author = None
+            if remote.author.id:
+                author = self.person(remote.author.id, remote.author.fullname,
+                                     deleted=remote.author.isdeleted)
+            values = {
+                "discussion_id": discussion.id, "parent_moodle_id": remote.parentid,
+                "author_id": author.id if author else None,
+                "author_deleted": remote.author.isdeleted, "subject": remote.subject,
+                "created_at": from_epoch(remote.timecreated),
+                "modified_at": from_epoch(remote.timemodified),
+                "private_reply": remote.isprivatereply,
+                "moodle_group_id": discussion.moodle_group_id, "deleted": remote.isdeleted,
+            }
+            local = stored.pop(remote.id, None)
+            if local is None or local.modified_at != values["modified_at"] or (
+                    local.deleted != remote.isdeleted):
+                # Sanitising is the costly part: only for new, edited or erased posts.
+                values["message_html"] = sanitise_html(remote.message)
+                values["message_text"] = html_to_text(remote.message)
+            if local is None:
+                self.session.add(Post(course_id=self.course.id, moodle_post_id=remote.id,
+                                      **values))
+                self.changed += 1
+            elif _assign(local, values):
+                self.changed += 1
+        for gone in stored.values():  # Moodle deletes rows outright: keep ours, marked
+            if not gone.deleted and gone.discussion_id == discussion.id:
+                gone.deleted = True
+                self.changed += 1
+        changed = self.changed - before
+        if changed or discussion.posts_synced_at is None:
+            discussion.posts_synced_at = now or utcnow()
+        self.session.flush()
+        return changed
+
+    def mark_discussions_deleted(self, forum: Forum, still_listed: set[int]) -> None:
+        """Mark a forum's discussions that Moodle no longer lists, and their posts, deleted."""
+        for local in self.known_discussions(forum):
+            if local.moodle_discussion_id in still_listed or local.deleted:
+                continue
+            local.deleted = True
+            self.changed += 1
+            for post in self.session.scalars(select(Post).where(
+                    Post.discussion_id == local.id, Post.deleted.is_(False))):
+                post.deleted = True
+                self.changed += 1
+        self.session.flush()
