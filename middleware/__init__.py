@@ -51,6 +51,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(ops_bp)
     lti.init_app(app)  # the `lti` blueprint, launched sessions, CSRF, `platform`/`keys` commands
+    from .lti.registration import bp as lti_registration_bp
+
+    app.register_blueprint(lti_registration_bp)  # /lti/register: dynamic registration
 
 
 def register_errorhandlers(app: Flask) -> None:
