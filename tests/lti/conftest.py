@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -219,3 +221,20 @@ def refused_check(caplog) -> str | None:
     """The check the last refused launch logged."""
     checks = [r.lti_check for r in caplog.records if hasattr(r, "lti_check")]
     return checks[-1] if checks else None
+
+
+@pytest.fixture
+def recorded_flow(monkeypatch, moodle_launch):
+    """Log in as Moodle did, with the recorded state and nonce issued, then post its launch."""
+    def run(client, name):
+        recorded = moodle_launch(name)
+        issued = iter([recorded["launch_post"]["state"], recorded["claims"]["nonce"]])
+        from middleware.lti import operations
+
+        monkeypatch.setattr(operations, "secrets",
+                            SimpleNamespace(token_urlsafe=lambda n: next(issued, None)
+                                            or secrets.token_urlsafe(n)))
+        state, nonce = start_login(client, recorded["login_initiation"]["params"])
+        assert (state, nonce) == (recorded["launch_post"]["state"], recorded["claims"]["nonce"])
+        return post_launch(client, recorded["launch_post"]["id_token"], state)
+    return run

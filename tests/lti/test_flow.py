@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,21 +27,6 @@ from .conftest import (
     refused_check,
     start_login,
 )
-
-
-@pytest.fixture
-def recorded_flow(monkeypatch, moodle_launch):
-    """Log in as Moodle did, with the recorded state and nonce issued, then post its launch."""
-    def run(client, name):
-        recorded = moodle_launch(name)
-        issued = iter([recorded["launch_post"]["state"], recorded["claims"]["nonce"]])
-        monkeypatch.setattr(operations, "secrets",
-                            SimpleNamespace(token_urlsafe=lambda n: next(issued, None)
-                                            or secrets.token_urlsafe(n)))
-        state, nonce = start_login(client, recorded["login_initiation"]["params"])
-        assert (state, nonce) == (recorded["launch_post"]["state"], recorded["claims"]["nonce"])
-        return post_launch(client, recorded["launch_post"]["id_token"], state)
-    return run
 
 
 @pytest.fixture
