@@ -67,6 +67,12 @@ class PostRecord:
     text: str = ""
 
 
+def is_peer(person: PersonRecord | None) -> bool:
+    """Tell whether someone may be proposed as a peer (an active, non-deleted learner)."""
+    return (person is not None and person.role == LEARNER and person.active
+            and not person.deleted)
+
+
 def anonymous_node(discussion_id: int) -> int:
     """Return the node id standing for the hidden authors of one discussion (always negative).
 
