@@ -80,8 +80,11 @@ def remove_platform(session: Session, platform_id: int) -> Platform | None:
     """Delete a platform with its deployments, courses and everything synced from them."""
     platform = session.get(Platform, platform_id)
     if platform is not None:
-        session.delete(platform)
-        session.flush()
+        # The database cascades (ON DELETE CASCADE) through every table that hangs off a
+        # platform; the ORM would try to orphan the courses instead.
+        session.execute(delete(Platform).where(Platform.id == platform_id)
+                        .execution_options(synchronize_session=False))
+        session.expunge(platform)
     return platform
 
 
