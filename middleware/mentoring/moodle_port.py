@@ -47,8 +47,15 @@ class MoodleMessaging:
     def find(self, touserid: int, reference: str, since: datetime) -> int | None:
         pattern = reference_pattern(reference)
         try:
-            conversation = self.client.get_conversation_between_users(
-                self.bot_user_id, touserid, messagelimit=READ_BACK_PAGE)
+            try:
+                conversation = self.client.get_conversation_between_users(
+                    self.bot_user_id, touserid, messagelimit=READ_BACK_PAGE)
+            except MoodleError as error:
+                # Moodle throws moodle_exception('Conversation does not exist'): its errorcode
+                # is that very sentence. No conversation: nothing was ever delivered.
+                if _squeezed(error.errorcode) == "conversationdoesnotexist":
+                    return None
+                raise
             if conversation is None:
                 return None
             messages = list(conversation.messages)
@@ -68,6 +75,10 @@ class MoodleMessaging:
         except MoodleError as error:
             raise DeliveryError(f"read-back failed: {error}",
                                 code=error.errorcode or "unreachable") from None
+
+
+def _squeezed(code: str | None) -> str:
+    return "".join((code or "").lower().split())
 
 
 def _delivery_error(error: MoodleError) -> DeliveryError:

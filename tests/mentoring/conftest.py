@@ -35,10 +35,12 @@ class CourseWorld:
     _moodle_ids: int = 100
 
     def person(self, key: str, *, role: str = "learner", lang: str = "it",
-               timezone: str = "Europe/Rome", days: float = 30, name: str = "") -> Person:
+               timezone: str = "Europe/Rome", days: float = 30, name: str = "",
+               moodle_id: int | None = None) -> Person:
         self._moodle_ids += 1
-        person = Person(platform_id=self.course.platform_id, subject=str(self._moodle_ids),
-                        moodle_user_id=self._moodle_ids, fullname=name or key.title() + " Rossi",
+        moodle_id = moodle_id or self._moodle_ids
+        person = Person(platform_id=self.course.platform_id, subject=str(moodle_id),
+                        moodle_user_id=moodle_id, fullname=name or key.title() + " Rossi",
                         lang=lang, timezone=timezone)
         self.session.add(person)
         self.session.flush()
