@@ -128,8 +128,9 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
             # Pinned (and the token user's starred) discussions come first whatever their time.
             if (threshold is not None and not remote.pinned and not remote.starred
                     and remote.timemodified <= threshold):
+                # Known from here on: no further page. The rest of this page came for free,
+                # so it is still compared (a reply deleted there shows as fewer replies).
                 reached_known = True
-                break
             listed.add(remote.id)
             newest = max(newest, remote.timemodified)
             if not (full or records.needs_posts(remote, forum)):

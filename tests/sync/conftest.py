@@ -77,10 +77,10 @@ def clients() -> list[MoodleClient]:
 def sync(db_session: Session, settings: Any, clients: list[MoodleClient]) -> Callable[..., Any]:
     """Run a sync of a course the way the task does (commit at each checkpoint)."""
 
-    def run(course: Course, **options: Any) -> Any:
+    def run(course: Course, *, client: MoodleClient | None = None, **options: Any) -> Any:
         def factory(connection: MoodleConnection) -> MoodleClient:
-            client = options.pop("client", None) or MoodleClient(
-                MOODLE, TOKEN, sleep=lambda _s: None)
+            nonlocal client
+            client = client or MoodleClient(MOODLE, TOKEN, sleep=lambda _s: None)
             clients.append(client)
             return client
 
