@@ -69,7 +69,8 @@ def load_history(session: Session, course_id: int) -> History:
     return History(tuple(prompts), preferences, ambassadors)
 
 
-def load_facts(session: Session, course_id: int, now: datetime) -> CourseFacts:
+def load_facts(session: Session, course_id: int, now: datetime, *,
+               rank: bool = True) -> CourseFacts:
     """Read a course's members, discussions and posts, and rank peers for recent discussions."""
     members: dict[int, Member] = {}
     rows = session.execute(select(Enrolment, Person).join(Person)
@@ -103,6 +104,8 @@ def load_facts(session: Session, course_id: int, now: datetime) -> CourseFacts:
         if discussion_id in discussions
     ]
     facts = CourseFacts(course_id, members, discussions, posts)
+    if not rank:
+        return facts
     recent = [d for d in discussions.values() if d.created_at >= now - RANKING_HORIZON]
     ranked = _rank_peers(session, facts, recent, forum_of, now)
     return CourseFacts(course_id, members, discussions, posts, ranked,
