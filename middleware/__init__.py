@@ -54,6 +54,9 @@ def register_blueprints(app: Flask) -> None:
     from .lti.registration import bp as lti_registration_bp
 
     app.register_blueprint(lti_registration_bp)  # /lti/register: dynamic registration
+    from . import pane
+
+    pane.init_app(app)  # /pane (learners) and /dashboard (teachers)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
+from middleware.mentoring import operations as mentoring
 from middleware.models import (
     LEARNER,
     Ambassador,
@@ -309,51 +310,37 @@ class PaneOverview:
         return any(entry.is_me for entry in self.ambassadors)
 
 
-#: Prompt kinds that thank rather than ask (mentoring's recognition rule).
-THANK_KINDS = frozenset({"recognition"})
-#: How long a sent prompt stays on the pane.
-PROMPT_SHELF_LIFE = timedelta(days=30)
-
-
 def pane_overview(session: Session, course_id: int, person_id: int, *,
                   now: datetime) -> PaneOverview:
     """Read what the learner's pane shows."""
     course = session.get(Course, course_id)
-    sent = session.execute(
-        select(MentoringPrompt, Discussion.moodle_discussion_id)
-        .outerjoin(Discussion, Discussion.id == MentoringPrompt.discussion_id)
-        .where(MentoringPrompt.course_id == course_id, MentoringPrompt.recipient_id == person_id,
-               MentoringPrompt.status == "sent",
-               MentoringPrompt.created_at >= now - PROMPT_SHELF_LIFE)
-        .order_by(MentoringPrompt.created_at.desc(), MentoringPrompt.id.desc())
-    ).all()
-    prompts, thanks = [], []
-    for prompt, moodle_discussion_id in sent:
-        card = PromptCard(prompt.id, prompt.rule, prompt.body,
-                          moodle_discussion_url(course, moodle_discussion_id)
-                          if moodle_discussion_id else None, prompt.sent_at or prompt.created_at)
-        if prompt.kind in THANK_KINDS:
-            thanks.append(card)
-        elif not prompt.snoozed:
-            prompts.append(card)
-    ambassadors = session.execute(
-        select(Ambassador.person_id, Ambassador.status, Person.fullname)
-        .join(Person, Person.id == Ambassador.person_id)
-        .where(Ambassador.course_id == course_id, Ambassador.status.in_(("active", "invited")))
-        .order_by(Person.fullname)
-    ).all()
-    preference = session.scalar(select(MentoringPreference).where(
-        MentoringPreference.course_id == course_id, MentoringPreference.person_id == person_id))
+    urls = dict(session.execute(select(Discussion.id, Discussion.moodle_discussion_id).where(
+        Discussion.course_id == course_id)).all())
+
+    def card(prompt: MentoringPrompt) -> PromptCard:
+        url = (moodle_discussion_url(course, urls[prompt.discussion_id])
+               if prompt.discussion_id in urls else None)
+        return PromptCard(prompt.id, prompt.rule, prompt.body, url,
+                          prompt.sent_at or prompt.created_at)
+
+    thanks = mentoring.recognitions_for_learner(session, course_id, person_id)
+    thank_ids = {prompt.id for prompt in thanks}
+    prompts = [card(prompt) for prompt in mentoring.prompts_for_learner(
+        session, course_id, person_id, limit=10)
+        if prompt.id not in thank_ids and not prompt.snoozed]
+    ambassadors = mentoring.ambassadors_of_course(session, course_id)
+    names = dict(session.execute(select(Person.id, Person.fullname).where(
+        Person.id.in_([a.person_id for a in ambassadors]))).all())
     return PaneOverview(
         peers=people_i_talk_with(session, course_id, person_id),
         suggestions=people_i_could_meet(session, course_id, person_id),
         questions=open_questions(session, course_id, person_id, now=now),
         prompts=prompts[:5],
-        recognitions=thanks[:10],
-        ambassadors=[AmbassadorEntry(pid, name, pid == person_id)
-                     for pid, status, name in ambassadors if status == "active"],
-        invited_as_ambassador=any(pid == person_id and status == "invited"
-                                  for pid, status, _name in ambassadors),
-        opted_out=bool(preference and preference.opted_out),
+        recognitions=[card(prompt) for prompt in thanks[:10]],
+        ambassadors=[AmbassadorEntry(a.person_id, names.get(a.person_id, ""),
+                                     a.person_id == person_id) for a in ambassadors],
+        invited_as_ambassador=mentoring.ambassador_status(
+            session, course_id, person_id) == "invited",
+        opted_out=mentoring.mentoring_choices(session, course_id, person_id).opted_out,
         hidden=is_hidden_from_suggestions(session, course_id, person_id),
     )

@@ -1,0 +1,147 @@
+"""Assemble the teacher dashboard: every section's content, in the teacher's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import url_for
+from flask_babel import format_datetime, format_decimal, format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+
+from middleware.lti.session import launch_url_for
+from middleware.mentoring import operations as mentoring
+from middleware.models import Course
+from middleware.sync import operations as sync
+
+from . import operations
+from .figures import Figure, _duration, _percent
+from .network import LegendItem, NetworkRow
+from .network_svg import NetworkPicture
+
+
+@dataclass
+class Board:
+    """Everything the dashboard template shows."""
+
+    window: str
+    group_id: int | None
+    pseudonymise: bool
+    windows: list[tuple[str, str]]
+    groups: list[Any]
+    analysed: bool = False
+    period_text: str = ""
+    figures: list[Figure] = field(default_factory=list)
+    network: NetworkPicture | None = None
+    legend: list[LegendItem] = field(default_factory=list)
+    network_rows: list[NetworkRow] = field(default_factory=list)
+    unanswered: list[dict[str, Any]] = field(default_factory=list)
+    isolated: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    ambassadors: list[str] = field(default_factory=list)
+    review_queue: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[Figure] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    links: dict[str, Any] = field(default_factory=dict)
+    sync_text: str = ""
+
+
+def rule_names() -> dict[str, str]:
+    return {
+        "unanswered": _("Unanswered question"),
+        "bridging": _("Isolated learner"),
+        "welcome": _("Welcome"),
+        "ambassador": _("Ambassador invitation"),
+        "recognition": _("Thank-you"),
+    }
+
+
+def outcome_names() -> dict[str, str]:
+    return {"": _("not measured"), "pending": _("waiting"), "replied": _("replied"),
+            "no_reply": _("no reply")}
+
+
+def window_names() -> list[tuple[str, str]]:
+    return [("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("all", _("Whole course"))]
+
+
+def _mentoring_link(endpoint: str) -> str | None:
+    try:
+        url_for(endpoint)
+    except BuildError:
+        return None
+    return launch_url_for(endpoint)
+
+
+def build_board(session: Session, course: Course, *, window: str, group_id: int | None,
+                pseudonymise: bool, now: datetime, teacher_id: int) -> Board:
+    """Read every section of the dashboard for one course, period and group."""
+    board = Board(window=window, group_id=group_id, pseudonymise=pseudonymise,
+                  windows=window_names(), groups=operations.course_groups(session, course.id))
+    board.period_text = dict(board.windows)[window]
+    _fill_analytics(session, course, board, now=now)
+    _fill_mentoring(session, course, board)
+    run = sync.last_sync(session, course.id)
+    board.sync_text = _sync_text(run, now)
+    return board
+
+
+def _fill_analytics(session: Session, course: Course, board: Board, *, now: datetime) -> None:
+    """Fill health, network and candidates from analytics' latest stored results."""
+    # ANALYTICS-PENDING: wired when analytics stores its snapshots.
+    board.analysed = False
+
+
+def _fill_mentoring(session: Session, course: Course, board: Board) -> None:
+    rules = rule_names()
+    outcomes = outcome_names()
+    board.review_queue = [
+        {"id": line.id, "recipient": line.recipient, "rule": rules.get(line.rule, line.rule),
+         "reason": line.reason_code.replace("_", " "), "text": line.text}
+        for line in operations.review_lines(session, course.id)
+    ]
+    board.log = [
+        {"when": format_datetime(line.sent_at, "short") if line.sent_at else "",
+         "recipient": line.recipient, "rule": rules.get(line.rule, line.rule),
+         "outcome": outcomes.get(line.outcome, line.outcome)}
+        for line in operations.prompt_log(session, course.id)
+    ]
+    figures = operations.outcome_figures(session, course.id)
+    board.outcomes = [
+        Figure("sent", _("Prompts that asked someone to reply"), format_decimal(figures.sent)),
+        Figure("reply_rate", _("Prompted peers who replied"), _percent(figures.reply_rate)),
+        Figure("reply_time", _("Median time to their reply"),
+               _duration(figures.median_reply_seconds)),
+    ]
+    ambassadors = mentoring.ambassadors_of_course(session, course.id)
+    names = {a.person_id: a.person.fullname for a in ambassadors}
+    board.ambassadors = [names[a.person_id] for a in ambassadors]
+    board.links = {
+        "review": _mentoring_link("mentoring.review"),
+        "pages": [
+            {"url": url, "label": label} for url, label in (
+                (_mentoring_link("mentoring.rules"), _("Rules and their thresholds")),
+                (_mentoring_link("mentoring.templates"), _("Message templates")),
+                (_mentoring_link("mentoring.review"), _("Review queue")),
+                (_mentoring_link("mentoring.log"), _("Full prompt log")),
+            ) if url
+        ],
+    }
+
+
+def _sync_text(run: Any, now: datetime) -> str:
+    if run is None:
+        return _("This course has not been synced from Moodle yet.")
+    when = format_datetime(run.started_at, "medium")
+    ago = format_timedelta(now - run.started_at, add_direction=True)
+    if run.status == "running":
+        return _("A sync started %(ago)s (%(when)s) and is still running.", ago=ago, when=when)
+    if run.status == "failed":
+        return _("The last sync, %(ago)s (%(when)s), failed. Circolo will try again.",
+                 ago=ago, when=when)
+    return _("Last synced %(ago)s (%(when)s): %(changed)s changes.", ago=ago, when=when,
+             changed=format_decimal(run.changed))
+

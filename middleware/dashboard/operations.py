@@ -1,0 +1,93 @@
+"""What the teacher dashboard reads: groups, the review queue, the prompt log and outcomes."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from middleware.mentoring import operations as mentoring
+from middleware.models import CourseGroup, MentoringPrompt, Person
+
+#: The time windows a teacher can pick (analytics computes these three).
+WINDOWS = ("7d", "30d", "all")
+#: Prompt statuses that went out to a learner.
+SENT = "sent"
+
+
+@dataclass(frozen=True)
+class PromptLine:
+    """A prompt as the dashboard lists it."""
+
+    id: int
+    rule: str
+    kind: str
+    recipient: str
+    text: str
+    reason_code: str
+    created_at: datetime
+    sent_at: datetime | None
+    status: str
+    outcome: str
+    reply_seconds: int | None
+
+
+@dataclass(frozen=True)
+class OutcomeFigures:
+    """Did prompted peers reply? Counted over every prompt that asked someone to act."""
+
+    sent: int
+    measured: int
+    replied: int
+    median_reply_seconds: float | None
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.replied / self.measured if self.measured else None
+
+
+def course_groups(session: Session, course_id: int) -> list[CourseGroup]:
+    return list(session.scalars(select(CourseGroup).where(CourseGroup.course_id == course_id)
+                                .order_by(CourseGroup.name)))
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Person.id, Person.fullname).where(Person.id.in_(ids))).all())
+
+
+def _lines(session: Session, prompts: list[MentoringPrompt]) -> list[PromptLine]:
+    names = _names(session, {p.recipient_id for p in prompts})
+    return [PromptLine(p.id, p.rule, p.kind, names.get(p.recipient_id, ""), p.body,
+                       p.reason_code, p.created_at, p.sent_at, p.status, p.outcome,
+                       p.reply_seconds) for p in prompts]
+
+
+def review_lines(session: Session, course_id: int) -> list[PromptLine]:
+    """Return the prompts waiting for the teacher's review, oldest first."""
+    return _lines(session, mentoring.review_queue(session, course_id))
+
+
+def prompt_log(session: Session, course_id: int, *, limit: int = 20) -> list[PromptLine]:
+    """Return the most recently sent prompts."""
+    prompts = list(session.scalars(select(MentoringPrompt).where(
+        MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT)
+        .order_by(MentoringPrompt.sent_at.desc(), MentoringPrompt.id.desc()).limit(limit)))
+    return _lines(session, prompts)
+
+
+def outcome_figures(session: Session, course_id: int) -> OutcomeFigures:
+    """Count how often a prompted peer replied in the discussion, and how fast."""
+    rows = session.execute(select(MentoringPrompt.outcome, MentoringPrompt.reply_seconds).where(
+        MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT,
+        MentoringPrompt.discussion_id.is_not(None))).all()
+    measured = [row for row in rows if row.outcome in ("replied", "no_reply")]
+    replied = [row.reply_seconds for row in measured if row.outcome == "replied"]
+    delays = [seconds for seconds in replied if seconds is not None]
+    return OutcomeFigures(len(rows), len(measured), len(replied),
+                          statistics.median(delays) if delays else None)
+
