@@ -174,3 +174,18 @@ def test_open_in_a_new_window_starts_a_first_party_session(cookieless_browser, b
         .startswith("/pane")
     assert sid_of(browser) is not None
     assert browser.get("/probe/whoami").status_code == 200
+
+
+def test_template_macros_carry_fields_and_the_new_window_link(cookieless_browser, forging_key,
+                                                              lti_app):
+    from flask import render_template_string
+
+    token = launch_token_of(forged_launch(cookieless_browser, forging_key))
+    template = ('{% import "lti/macros.html" as lti %}<form>{{ lti.launch_fields() }}</form>'
+                '{{ lti.open_in_new_window() }}')
+    with lti_app.test_request_context("/", query_string={"launch_token": token}):
+        lti_app.preprocess_request()
+        page = render_template_string(template)
+    assert 'name="csrf_token"' in page and 'name="launch_token"' in page
+    assert 'href="/lti/resume?launch_token=' in page and 'target="_blank"' in page
+    assert "Apri in una nuova finestra" in page  # the launch was in Italian
