@@ -74,7 +74,7 @@ def _auth(platform, login: dict[str, str], **overrides) -> requests.Response:
               "state": "state-1", "nonce": "nonce-1"}
     params.update(overrides)
     params = {k: v for k, v in params.items() if v is not None}
-    return requests.get(platform.auth_url.replace("localhost", "127.0.0.1"), params=params,
+    return requests.get(platform.auth_url, params=params,
                         timeout=5)
 
 
@@ -121,7 +121,7 @@ def test_a_teacher_gets_instructor_and_deep_linking_settings(platform):
                                        "#Instructor"]
     settings = claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
     assert settings["accept_types"] == ["ltiResourceLink"]
-    assert settings["deep_link_return_url"].startswith(platform.browser_base)
+    assert settings["deep_link_return_url"].startswith(platform.issuer)
     assert f"{CLAIM}resource_link" not in claims
 
 
@@ -173,7 +173,6 @@ def test_the_course_page_embeds_the_launch_in_an_iframe(platform):
     page = requests.get(platform.course_page_url("11"), timeout=5)
     src = unescape(re.search(r'<iframe id="contentframe"[^>]* src="([^"]+)"', page.text).group(1))
     assert src.startswith("/mod/lti/launch.php?")
-    assert urlsplit(platform.course_page_url("11")).hostname == "localhost"
 
 
 def test_services_client_against_the_double(platform, services_client):
@@ -245,7 +244,7 @@ def test_services_refuse_a_token_without_the_scope(platform, services_client):
 
 
 def test_registration_start_redirects_with_config_and_token(platform):
-    answer = requests.get(platform.browser_base.replace("localhost", "127.0.0.1")
+    answer = requests.get(platform.issuer
                           + "/mod/lti/startltiadvregistration.php",
                           params={"url": "http://127.0.0.1:9/lti/register"},
                           allow_redirects=False, timeout=5)

@@ -15,7 +15,7 @@ Usage::
     from tests.doubles.lti_platform import start_platform
 
     platform = start_platform()               # serves on a free port of 127.0.0.1
-    tool = platform.add_tool(base_url="http://127.0.0.1:8000")   # Circolo's /lti/* URLs
+    tool = platform.add_tool(base_url="http://localhost:8000")    # Circolo's /lti/* URLs
     platform.issuer, tool.client_id, tool.type_id                  # what Circolo registers
     url = platform.course_page_url("11", locale="it")             # Chiara Greco, a learner
     ...
@@ -23,13 +23,13 @@ Usage::
 
 or `with running_platform() as platform: ...`. From a shell (for `make demo`)::
 
-    python -m tests.doubles.lti_platform --port 8081 --tool http://127.0.0.1:8000
+    python -m tests.doubles.lti_platform --port 8081 --tool http://localhost:8000
 
-Server-side URLs (issuer, JWKS, token, NRPS, AGS) use 127.0.0.1. The pages a browser visits
-(course page, auth.php, deep-linking return) use `browser_host` (default `localhost`): the same
-server under another site, so the tool at 127.0.0.1 runs in a *third-party* iframe, as it does
-under a real Moodle. What happened is kept for assertions: `auth_requests`, `id_tokens`,
-`token_requests`, `service_requests`, `scores`, `registrations`, `deep_link_responses`.
+Every URL of the platform is on 127.0.0.1 (its issuer, like Moodle's wwwroot, is the origin of
+its pages too). Serve the tool under another site name, `http://localhost:<port>`, and the tool
+runs in a *third-party* iframe, as it does under a real Moodle. What happened is kept for
+assertions: `auth_requests`, `id_tokens`, `token_requests`, `service_requests`, `scores`,
+`registrations`, `deep_link_responses`.
 """
 
 from __future__ import annotations
@@ -67,14 +67,12 @@ class PlatformServer(MoodlePlatform):
     server: BaseWSGIServer | None = None
     thread: threading.Thread | None = None
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0,
-              browser_host: str | None = "localhost") -> PlatformServer:
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> PlatformServer:
         """Start serving; port 0 picks a free one. Returns self once it accepts connections."""
         self.app = create_platform_app(self)
         self.server = make_server(host, port, self.app, threaded=True)
         bound = self.server.server_port
         self.issuer = f"http://{host}:{bound}"
-        self.browser_base = f"http://{browser_host or host}:{bound}"
         # A short poll interval makes `stop` quick (shutdown waits for the next poll).
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                        name=f"moodle-double-{bound}", daemon=True)
@@ -96,10 +94,9 @@ class PlatformServer(MoodlePlatform):
         self.server = self.thread = None
 
 
-def start_platform(*, host: str = "127.0.0.1", port: int = 0,
-                   browser_host: str | None = "localhost", **options: Any) -> PlatformServer:
+def start_platform(*, host: str = "127.0.0.1", port: int = 0, **options: Any) -> PlatformServer:
     """Create a platform (options as for `MoodlePlatform`) and serve it on 127.0.0.1."""
-    return PlatformServer(**options).serve(host, port, browser_host)
+    return PlatformServer(**options).serve(host, port)
 
 
 @contextmanager

@@ -15,17 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.doubles.lti_platform",
                                      description=__doc__)
     parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--browser-host", default="localhost",
-                        help="host name browsers use for the platform's pages (default: "
-                             "localhost, so a tool on 127.0.0.1 is a third-party iframe)")
-    parser.add_argument("--tool", default="http://127.0.0.1:8000",
-                        help="base URL of Circolo (its /lti/login, /lti/launch, /lti/jwks)")
+    parser.add_argument("--tool", default="http://localhost:8000",
+                        help="Circolo's public base URL (its /lti/login, /lti/launch, /lti/jwks);"
+                             " a host name other than 127.0.0.1 makes it a third-party iframe")
     parser.add_argument("--client-id", default="circolo-demo")
     args = parser.parse_args(argv)
 
-    platform = start_platform(port=args.port, browser_host=args.browser_host)
+    platform = start_platform(port=args.port)
     tool = platform.add_tool(base_url=args.tool.rstrip("/"), client_id=args.client_id)
-    print(f"Moodle double at {platform.browser_base}/ (issuer {platform.issuer})")
+    print(f"Moodle double at {platform.issuer}/")
     print("Register it in Circolo with:")
     print(f"  flask circolo platform add --issuer {platform.issuer} --client-id {tool.client_id}"
           f" --deployment-id {tool.type_id} --auth-login-url {platform.auth_url}"

@@ -143,7 +143,6 @@ class MoodlePlatform:
         self.course_id, self.course_label, self.course_title = (course_id, course_label,
                                                                 course_title)
         self.issuer = "http://127.0.0.1"  # set by `serve`: the site's wwwroot
-        self.browser_base = self.issuer  # the same server, as the browser reaches it
         self.nrps_page_size = nrps_page_size
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
@@ -151,9 +150,12 @@ class MoodlePlatform:
                 _community_users(community) if community is not None else DEFAULT_USERS):
             self.users[user.id] = User(**user.__dict__)
         self.tools: dict[str, Tool] = {}
+        # The two activities deep linking creates: the community pane and the teacher dashboard.
         self.links: dict[str, ResourceLink] = {
             "1": ResourceLink("1", 6, "Comunità del corso", "Circolo",
-                              {"community_mode": "pane"})}
+                              {"community_mode": "pane"}),
+            "2": ResourceLink("2", 7, "Cruscotto della comunità", "Circolo",
+                              {"community_mode": "dashboard"})}
         self.line_items: dict[str, LineItem] = {
             "3": LineItem("3", "Comunità del corso", 100, resource_link_id="1")}
         self.launches: dict[str, Launch] = {}
@@ -180,7 +182,7 @@ class MoodlePlatform:
 
     @property
     def auth_url(self) -> str:
-        return f"{self.browser_base}/mod/lti/auth.php"
+        return f"{self.issuer}/mod/lti/auth.php"
 
     @property
     def openid_configuration_url(self) -> str:
@@ -206,21 +208,21 @@ class MoodlePlatform:
                         message_type: str = RESOURCE_LINK, locale: str | None = None,
                         link_id: str = "1") -> str:
         """The course page (browser side) that embeds a launch of `tool` in an iframe."""
-        return f"{self.browser_base}/course/view.php?" + self._launch_query(
+        return f"{self.issuer}/course/view.php?" + self._launch_query(
             user_id, tool, message_type, locale, link_id)
 
     def launch_page_url(self, user_id: str, *, tool: Tool | None = None,
                         message_type: str = RESOURCE_LINK, locale: str | None = None,
                         link_id: str = "1") -> str:
         """The page that auto-posts the login initiation (what the iframe loads)."""
-        return f"{self.browser_base}/mod/lti/launch.php?" + self._launch_query(
+        return f"{self.issuer}/mod/lti/launch.php?" + self._launch_query(
             user_id, tool, message_type, locale, link_id)
 
     def registration_page_url(self, tool_registration_url: str) -> str:
         """Moodle's admin page that opens a tool's dynamic registration URL in an iframe."""
         from urllib.parse import urlencode
 
-        return f"{self.browser_base}/mod/lti/toolconfigure.php?" + urlencode(
+        return f"{self.issuer}/mod/lti/toolconfigure.php?" + urlencode(
             {"url": tool_registration_url})
 
     def _launch_query(self, user_id: str, tool: Tool | None, message_type: str,
@@ -379,7 +381,7 @@ class MoodlePlatform:
         presentation: dict[str, Any] = {"locale": launch.locale}
         if link is not None:
             presentation.update(document_target="iframe", return_url=(
-                f"{self.browser_base}/mod/lti/return.php?course={self.course_id}"
+                f"{self.issuer}/mod/lti/return.php?course={self.course_id}"
                 f"&launch_container=2&instanceid={link.id}&sesskey={_random_string(10)}"))
         claims[f"{CLAIM}launch_presentation"] = presentation
         claims[f"{CLAIM}tool_platform"] = {
@@ -409,7 +411,7 @@ class MoodlePlatform:
                 "accept_presentation_document_targets": ["frame", "iframe", "window"],
                 "accept_copy_advice": False, "accept_multiple": True, "accept_unsigned": False,
                 "auto_create": False, "can_confirm": False,
-                "deep_link_return_url": (f"{self.browser_base}/mod/lti/contentitem_return.php"
+                "deep_link_return_url": (f"{self.issuer}/mod/lti/contentitem_return.php"
                                          f"?course={self.course_id}&id={tool.type_id}"
                                          f"&sesskey={_random_string(10)}"),
                 "title": tool.name, "text": ""}
