@@ -57,6 +57,12 @@ def register_blueprints(app: Flask) -> None:
     from . import pane
 
     pane.init_app(app)  # /pane (learners) and /dashboard (teachers)
+    from .mentoring.views import bp as mentoring_bp
+
+    app.register_blueprint(mentoring_bp)  # /dashboard/mentoring: the teacher's mentoring pages
+    from . import moodle
+
+    moodle.init_app(app)  # `flask circolo moodle`, sync metrics and signal receivers
 
 
 def register_errorhandlers(app: Flask) -> None:

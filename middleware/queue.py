@@ -24,7 +24,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Modules whose tasks the consumer must know. A feature with tasks adds its module here.
-TASK_MODULES: tuple[str, ...] = ("middleware.heartbeat",)
+TASK_MODULES: tuple[str, ...] = ("middleware.heartbeat", "middleware.sync.tasks",
+                                 "middleware.mentoring.tasks")
 
 
 def create_huey(queue_url: str, *, name: str = "circolo") -> Huey:

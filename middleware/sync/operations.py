@@ -344,7 +344,8 @@ def request_sync(session: Session, course_id: int, requested_by: int | None = No
     state = session.get(CourseSyncState, course_id)
     session.expire(state)
     if not accepted:
-        raise SyncRequestedTooSoon()
+        raise SyncRequestedTooSoon(detail=f"course {course_id}: sync requested again within "
+                                          f"{REQUEST_INTERVAL}")
     if enqueue is None:
         from .tasks import sync_course_task as enqueue
 
@@ -376,3 +377,27 @@ def courses_to_sync(session: Session) -> list[int]:
         select(Course.id).join(MoodleConnection,
                                MoodleConnection.platform_id == Course.platform_id)
         .where(Course.active.is_(True)).order_by(Course.id)))
+
+
+def claim_due_courses(session: Session, *, interval: timedelta,
+                      now: datetime | None = None) -> list[int]:
+    """Mark the connected active courses not queued for `interval` as queued; return their ids.
+
+    Each claim is a conditional UPDATE, so two schedulers running at once never both queue
+    the same course.
+    """
+    now = now or utcnow()
+    claimed = []
+    for course_id in courses_to_sync(session):
+        sync_state(session, course_id)
+        session.flush()
+        taken = session.execute(
+            update(CourseSyncState)
+            .where(CourseSyncState.course_id == course_id,
+                   or_(CourseSyncState.scheduled_at.is_(None),
+                       CourseSyncState.scheduled_at <= now - interval))
+            .values(scheduled_at=now)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if taken:
+            claimed.append(course_id)
+    return claimed
