@@ -159,6 +159,64 @@ class CourseActivity:
         return person.role if person else LEARNER
 
     @cached_property
+    def enrolled_ids(self) -> np.ndarray:
+        """Return the ids of people with an active enrolment (sorted)."""
+        return np.array(sorted(p.id for p in self.people if p.active and not p.deleted),
+                        np.int64)
+
+    @cached_property
+    def _role_table(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.array(sorted(self.person_by_id), np.int64)
+        codes = np.array([ROLE_CODES[self.person_by_id[i].role] for i in ids.tolist()], np.int8)
+        return ids, codes
+
+    def roles_of(self, node_ids: np.ndarray) -> np.ndarray:
+        """Return the role codes of sorted or unsorted node ids (anonymous when negative)."""
+        ids, codes = self._role_table
+        roles = np.full(len(node_ids), ROLE_CODES[LEARNER], np.int8)
+        if len(ids):
+            slot = np.minimum(np.searchsorted(ids, node_ids), len(ids) - 1)
+            known = ids[slot] == node_ids
+            roles[known] = codes[slot[known]]
+        roles[node_ids < 0] = ROLE_CODES[ANONYMOUS]
+        return roles
+
+    @cached_property
+    def group_members(self) -> dict[int, np.ndarray]:
+        """Return each group's member ids (sorted)."""
+        members: dict[int, list[int]] = {g: [] for g in self.group_ids}
+        for person in self.people:
+            for group in person.group_ids:
+                members.setdefault(group, []).append(person.id)
+        return {g: np.array(sorted(ids), np.int64) for g, ids in members.items()}
+
+    @cached_property
+    def group_posts(self) -> dict[int, np.ndarray]:
+        """Return, per group, the indices (in `columns`, time order) of the posts it sees.
+
+        A group sees its own discussions, and what its members wrote in course-wide ones.
+        """
+        columns = self.columns
+        by_group: dict[int, list[np.ndarray]] = {g: [] for g in self.group_members}
+        own = np.flatnonzero(columns.group >= 0)
+        order = np.argsort(columns.group[own], kind="stable")
+        own = own[order]
+        groups, starts = np.unique(columns.group[own], return_index=True)
+        for group, part in zip(groups.tolist(), np.split(own, starts[1:]), strict=True):
+            by_group.setdefault(group, []).append(part)
+        course_wide = np.flatnonzero(columns.group < 0)
+        author_groups = {p.id: p.group_ids for p in self.people if p.group_ids}
+        extra: dict[int, list[int]] = {}
+        for index, author in zip(course_wide.tolist(), columns.author[course_wide].tolist(),
+                                 strict=True):
+            for group in author_groups.get(author, ()):
+                extra.setdefault(group, []).append(index)
+        for group, indices in extra.items():
+            by_group.setdefault(group, []).append(np.array(indices, np.int64))
+        return {g: np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+                for g, parts in by_group.items()}
+
+    @cached_property
     def columns(self) -> PostColumns:
         """Return the posts as columns (built once)."""
         posts = self.posts

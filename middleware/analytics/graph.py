@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from .activity import NO_PARENT, ROLE_CODES, CourseActivity
+from .activity import NO_PARENT, CourseActivity
 
 #: The time windows analysed, by their stored names (None: the whole course).
 WINDOWS: dict[str, timedelta | None] = {
@@ -108,32 +108,32 @@ class InteractionGraph:
         return graph
 
 
-def _view_post_mask(activity: CourseActivity, view: View) -> np.ndarray:
+def _view_posts(activity: CourseActivity, view: View) -> np.ndarray:
+    """Return the indices (in time order) of the posts in `view`."""
     columns = activity.columns
     since, until = view.bounds(activity)
-    mask = (columns.created >= since) & (columns.created <= until)
+    if view.group_id is None:
+        candidates = None
+        created = columns.created
+    else:
+        candidates = activity.group_posts.get(view.group_id, np.zeros(0, np.int64))
+        created = columns.created[candidates]
+    # Posts are sorted by creation time: a window is a slice.
+    lo, hi = np.searchsorted(created, since, "left"), np.searchsorted(created, until, "right")
+    index = np.arange(lo, hi) if candidates is None else candidates[lo:hi]
     if not view.teacher_view:
-        mask &= ~columns.private
-    if view.group_id is not None:
-        members = np.fromiter(
-            (p.id for p in activity.people if view.group_id in p.group_ids), np.int64)
-        in_group = columns.group == view.group_id
-        course_wide = (columns.group == -1) & np.isin(columns.author, members)
-        mask &= in_group | course_wide
-    return mask
+        index = index[~columns.private[index]]
+    return index
 
 
 def build_graph(activity: CourseActivity, view: View) -> InteractionGraph:
     """Build the interaction graph of `view`."""
     columns = activity.columns
-    mask = _view_post_mask(activity, view)
-    people = activity.people
-    if view.group_id is None:
-        scope_ids = [p.id for p in people if p.active and not p.deleted]
-    else:
-        scope_ids = [p.id for p in people
-                     if p.active and not p.deleted and view.group_id in p.group_ids]
-    scope = np.array(scope_ids, np.int64)
+    mask = _view_posts(activity, view)
+    scope = activity.enrolled_ids
+    if view.group_id is not None:
+        members = activity.group_members.get(view.group_id, np.zeros(0, np.int64))
+        scope = members[np.isin(members, scope)]
     author = columns.author[mask]
     parent = columns.parent_author[mask]
     known_parent = parent != NO_PARENT
@@ -153,10 +153,7 @@ def build_graph(activity: CourseActivity, view: View) -> InteractionGraph:
     unique_pairs, counts = np.unique(pairs, return_counts=True)
     sources, targets = np.divmod(unique_pairs, max(n, 1))
 
-    role_of = {p.id: ROLE_CODES[p.role] for p in people}
-    roles = np.fromiter(
-        (ROLE_CODES["anonymous"] if i < 0 else role_of.get(i, 0) for i in node_ids.tolist()),
-        np.int8, n)
+    roles = activity.roles_of(node_ids)
     since, until = view.bounds(activity)
     return InteractionGraph(
         view=view,

@@ -119,20 +119,118 @@ def course_health(graph: InteractionGraph, table: DiscussionTable, *, now: float
     return health
 
 
-def weekly_trend(activity: CourseActivity, view: View, table: DiscussionTable, *,
-                 weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
-    """Return the health of each calendar week (Monday to Monday, UTC) up to `now`."""
-    columns = activity.columns
-    if not len(columns):
-        return []
+def _week_starts(activity: CourseActivity, weeks: int) -> list[datetime]:
     now = activity.now
     monday = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=now.weekday())
-    first = datetime.fromtimestamp(float(columns.created.min()), UTC)
+    first = datetime.fromtimestamp(float(activity.columns.created.min()), UTC)
     count = min(weeks, max(1, (monday - first).days // 7 + 2))
+    return [monday - timedelta(weeks=back) for back in range(count - 1, -1, -1)]
+
+
+def weekly_trend(activity: CourseActivity, view: View, table: DiscussionTable, *,
+                 weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
+    """Return the health of each calendar week (Monday to Monday, UTC) up to `now`.
+
+    Each week's figures equal `course_health` of that week's graph; they are computed for
+    all weeks at once from the graph of the whole span, which keeps group trends cheap.
+    """
+    if not len(activity.columns):
+        return []
+    starts = _week_starts(activity, weeks)
+    count = len(starts)
+    bounds = np.array([s.timestamp() for s in starts] + [np.inf])
+    span = View(view.window, view.group_id, view.audience, since=bounds[0],
+                until=activity.now_ts)
+    g = build_graph(activity, span)
+    n = max(g.node_count, 1)
+    week = np.searchsorted(bounds, g.post_created, side="right") - 1
+    author, parent = g.post_author, g.post_parent
+    learner = g.roles == ROLE_CODES["learner"]
+    teacher = g.roles == ROLE_CODES["teacher"]
+    enrolled = learner & g.in_scope & (g.node_ids > 0)
+
+    def tally(weeks_of: np.ndarray) -> np.ndarray:
+        return np.bincount(weeks_of, minlength=count)
+
+    active_keys = np.unique(week * n + author)
+    active_keys = active_keys[enrolled[active_keys % n]]
+    reply = (parent >= 0) & (parent != author)
+    received_keys = np.unique(week[reply] * n + parent[reply])
+    active = tally(active_keys // n)
+    never_replied_to = tally(active_keys[~np.isin(active_keys, received_keys)] // n)
+    never_active = int(enrolled.sum()) - active
+
+    known = parent >= 0
+    node_keys = np.unique(np.concatenate((week * n + author, week[known] * n + parent[known])))
+    extra_nodes = tally(node_keys[~g.in_scope[node_keys % n]] // n)
+    nodes = int(g.in_scope.sum()) + extra_nodes
+
+    edge_keys = np.unique((week[reply] * n + author[reply]) * n + parent[reply])
+    edge_week, pair = np.divmod(edge_keys, n * n)
+    source, target = np.divmod(pair, n)
+    edges = tally(edge_week)
+    mutual = tally(edge_week[np.isin((edge_week * n + target) * n + source, edge_keys)])
+    interactions = tally(week[reply])
+    with_teacher = reply & (teacher[author] | teacher[np.maximum(parent, 0)])
+    teacher_interactions = tally(week[with_teacher])
+    starting = tally(week[g.post_is_start])
+    replies = tally(week) - starting
+
+    # Questions started each week, with their first reply (from the whole course).
+    started, first_post = np.unique(g.post_discussion[g.post_is_start], return_index=True)
+    started_week = week[g.post_is_start][first_post]
+    ids = table.discussion_id
+    slot = np.minimum(np.searchsorted(ids, started), max(len(ids) - 1, 0))
+    keep = (ids[slot] == started) if len(ids) else np.zeros(len(started), bool)
+    slot, started_week = slot[keep], started_week[keep]
+    question = table.is_question[slot]
+    slot, started_week = slot[question], started_week[question]
+    created, delay = table.created[slot], table.first_reply[slot] - table.created[slot]
+    now = activity.now_ts
+
     trend = []
-    for back in range(count - 1, -1, -1):
-        start = monday - timedelta(weeks=back)
-        end = min(start + timedelta(weeks=1), now)
+    for w, start in enumerate(starts):
+        in_week = started_week == w
+        answered = np.sort(delay[in_week & ~np.isnan(delay)])
+        figures: dict[str, Any] = {
+            "week_start": start.date().isoformat(),
+            "enrolled_learners": int(enrolled.sum()),
+            "active_learners": int(active[w]),
+            "active_share": _safe_ratio(active[w], enrolled.sum()),
+            "nodes": int(nodes[w]),
+            "edges": int(edges[w]),
+            "interactions": int(interactions[w]),
+            "density": _safe_ratio(edges[w], nodes[w] * (nodes[w] - 1)),
+            "reciprocity": _safe_ratio(mutual[w], edges[w]),
+            "teacher_share": _safe_ratio(teacher_interactions[w], interactions[w]),
+            "isolated_learners": int(never_active[w] + never_replied_to[w]),
+            "isolated_share": _safe_ratio(never_active[w] + never_replied_to[w], enrolled.sum()),
+            "never_active": int(never_active[w]),
+            "never_replied_to": int(never_replied_to[w]),
+            "questions": int(in_week.sum()),
+        }
+        for label, after in UNANSWERED_AFTER.items():
+            judged = in_week & (created <= now - after)
+            late = judged & ~(delay <= after)
+            figures[f"unanswered_{label}"] = int(late.sum())
+            figures[f"unanswered_{label}_share"] = _safe_ratio(late.sum(), judged.sum())
+        figures["median_first_reply_seconds"] = (
+            float(np.median(answered)) if len(answered) else None)
+        figures["starting_posts"] = int(starting[w])
+        figures["replies"] = int(replies[w])
+        figures["conversation_ratio"] = _safe_ratio(replies[w], starting[w])
+        trend.append(figures)
+    return trend
+
+
+def weekly_trend_by_graphs(activity: CourseActivity, view: View, table: DiscussionTable, *,
+                           weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
+    """Return the same trend by building each week's graph (the slow reference for tests)."""
+    if not len(activity.columns):
+        return []
+    trend = []
+    for start in _week_starts(activity, weeks):
+        end = min(start + timedelta(weeks=1), activity.now)
         week = View(view.window, view.group_id, view.audience,
                     since=start.timestamp(), until=end.timestamp() - 1e-6)
         figures = course_health(build_graph(activity, week), table, now=activity.now_ts)

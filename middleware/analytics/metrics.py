@@ -33,7 +33,7 @@ METRIC_FIELDS = (
 class BetweennessMethod:
     """How betweenness was computed: exactly, or estimated from `pivots` BFS sources."""
 
-    name: str  # "exact" | "sampled"
+    name: str  # "exact" | "sampled" | "none" (not computed: learner views show no brokers)
     pivots: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -49,7 +49,8 @@ class Structure:
     coreness: np.ndarray  # k-core index of the undirected, collapsed graph
 
 
-StructureEngine = Callable[[InteractionGraph, "np.ndarray | None"], Structure]
+#: `engine(graph, pivots, betweenness=True)`: pivots None means exact betweenness.
+StructureEngine = Callable[..., Structure]
 
 
 def choose_pivots(graph: InteractionGraph, *, exact_limit: int = EXACT_BETWEENNESS_LIMIT,
@@ -78,14 +79,15 @@ def _normalise_betweenness(raw: np.ndarray, graph: InteractionGraph,
     return raw / scale if scale > 0 else np.zeros(n)
 
 
-def igraph_structure(graph: InteractionGraph, pivots: np.ndarray | None) -> Structure:
+def igraph_structure(graph: InteractionGraph, pivots: np.ndarray | None, *,
+                     betweenness: bool = True) -> Structure:
     """Compute betweenness, PageRank and coreness with igraph."""
     n = graph.node_count
     if n == 0:
         empty = np.zeros(0)
         return Structure(empty, empty, np.zeros(0, np.int64))
     g = graph.to_igraph()
-    if graph.edge_count == 0:
+    if graph.edge_count == 0 or not betweenness:
         raw = np.zeros(n)
     elif pivots is None:
         raw = np.asarray(g.betweenness(directed=True))
@@ -98,13 +100,16 @@ def igraph_structure(graph: InteractionGraph, pivots: np.ndarray | None) -> Stru
     return Structure(_normalise_betweenness(raw, graph, pivots), pagerank, coreness)
 
 
-def networkx_structure(graph: InteractionGraph, pivots: np.ndarray | None) -> Structure:
+def networkx_structure(graph: InteractionGraph, pivots: np.ndarray | None, *,
+                       betweenness: bool = True) -> Structure:
     """Compute the same measures with networkx (the yardstick; networkx is a test dependency)."""
     import networkx as nx
 
     n = graph.node_count
     g = graph.to_networkx()
-    if pivots is None:
+    if not betweenness:
+        raw = dict.fromkeys(range(n), 0.0)
+    elif pivots is None:
         raw = nx.betweenness_centrality(g, normalized=False)
     else:
         raw = nx.betweenness_centrality_subset(g, sources=pivots.tolist(), targets=list(g),
@@ -192,8 +197,9 @@ def _group_median(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 def compute_metrics(graph: InteractionGraph, *, structure: StructureEngine = igraph_structure,
                     exact_limit: int = EXACT_BETWEENNESS_LIMIT,
-                    pivots: int = BETWEENNESS_PIVOTS, seed: int = 0) -> ViewMetrics:
-    """Compute every person's metrics in `graph`."""
+                    pivots: int = BETWEENNESS_PIVOTS, seed: int = 0,
+                    betweenness: bool = True) -> ViewMetrics:
+    """Compute every person's metrics in `graph` (`betweenness=False` leaves it at zero)."""
     n = graph.node_count
     author, parent = graph.post_author, graph.post_parent
     reply = (parent >= 0) & (parent != author)
@@ -213,8 +219,11 @@ def compute_metrics(graph: InteractionGraph, *, structure: StructureEngine = igr
     values["reciprocity"] = np.divide(2.0 * mutual, degree, out=np.zeros(n),
                                       where=degree > 0)
 
-    chosen, method = choose_pivots(graph, exact_limit=exact_limit, pivots=pivots, seed=seed)
-    measures = structure(graph, chosen)
+    if betweenness:
+        chosen, method = choose_pivots(graph, exact_limit=exact_limit, pivots=pivots, seed=seed)
+    else:
+        chosen, method = None, BetweennessMethod("none")
+    measures = structure(graph, chosen, betweenness=betweenness)
     values["betweenness"] = measures.betweenness
     values["pagerank"] = measures.pagerank
     values["coreness"] = measures.coreness

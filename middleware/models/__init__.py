@@ -3,6 +3,7 @@
 One module per domain: each feature adds its own module here and imports it below.
 """
 
+from .analytics import AnalyticsSnapshot, PersonMetrics
 from .base import Base, UTCDateTime, from_epoch, utcnow
 from .community import (
     LEARNER,
@@ -36,6 +37,7 @@ __all__ = [
     "LEARNER", "ROLES", "SERVICE", "TEACHER",
     "Course", "CourseGroup", "Deployment", "Enrolment", "Person", "Platform", "group_membership",
     "Discussion", "Forum", "Post",
+    "AnalyticsSnapshot", "PersonMetrics",
     "LoginState", "ToolKey",
     "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
     "MessageTemplate", "OutboxMessage",

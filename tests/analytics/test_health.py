@@ -5,7 +5,12 @@ from datetime import timedelta
 import pytest
 
 from middleware.analytics.graph import View, build_graph
-from middleware.analytics.health import course_health, discussion_table, weekly_trend
+from middleware.analytics.health import (
+    course_health,
+    discussion_table,
+    weekly_trend,
+    weekly_trend_by_graphs,
+)
 
 from .builders import CourseBuilder
 
@@ -106,3 +111,20 @@ def test_weekly_trend_has_one_entry_per_week_ending_with_the_current_one():
     assert [w["active_learners"] for w in trend] == [2, 0, 3]
     assert [w["edges"] for w in trend] == [1, 0, 2]
     assert trend[1]["conversation_ratio"] is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_vectorised_trend_equals_each_week_built_as_its_own_graph(seed):
+    from tests.doubles.community import generate_community
+
+    from .builders import activity_from_community
+
+    community = generate_community(seed=seed, learners=60, discussions=80, posts=500, weeks=8,
+                                   groups=3)
+    activity = activity_from_community(community)
+    for view in (View(), View(audience="learner"), View(group_id=activity.group_ids[0])):
+        table = discussion_table(activity, teacher_view=view.teacher_view)
+        fast = weekly_trend(activity, view, table)
+        slow = weekly_trend_by_graphs(activity, view, table)
+        assert len(fast) >= 8
+        assert fast == slow

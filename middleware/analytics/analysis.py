@@ -1,0 +1,113 @@
+"""Analyse every view of a course: the course and each group, three windows, two audiences.
+
+Course views are analysed for teachers (private replies count) and learners (they do not);
+group views for teachers only. Each view gets per-person metrics, health (with the
+week-by-week trend for the whole-course window) and JSON-ready candidate lists. Betweenness
+is computed for teacher views only: brokerage is a figure for teachers, never shown to learners.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from .activity import CourseActivity
+from .candidates import (
+    ambassador_candidates,
+    isolated_learners,
+    rank_peers_for_discussion,
+    unanswered_discussions,
+)
+from .graph import AUDIENCES, TEACHER_AUDIENCE, WINDOWS, View, build_graph
+from .health import course_health, discussion_table, weekly_trend
+from .metrics import StructureEngine, ViewMetrics, compute_metrics, igraph_structure
+
+#: How many of each list a snapshot keeps (the health figures hold the full counts).
+LIMITS = {"ambassadors": 20, "brokers": 20, "isolated": 200, "unanswered": 200}
+UNANSWERED_AFTER = timedelta(hours=24)
+SILENT_DAYS = 14
+#: The oldest unanswered questions of the course get this many suggested peers each.
+SUGGEST_FOR, SUGGESTED_PEERS = 10, 3
+
+
+@dataclass(frozen=True)
+class ViewAnalysis:
+    """The results for one view."""
+
+    view: View
+    metrics: ViewMetrics
+    health: dict[str, Any]
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    candidates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def views_of(activity: CourseActivity, *, groups: bool = True) -> list[View]:
+    """Return the views analysed for a course."""
+    views = [View(window, None, audience) for audience in AUDIENCES for window in WINDOWS]
+    if groups:
+        views += [View(window, group, TEACHER_AUDIENCE)
+                  for group in activity.group_ids for window in WINDOWS]
+    return views
+
+
+def analyse_activity(activity: CourseActivity, *, structure: StructureEngine = igraph_structure,
+                     groups: bool = True, suggest_peers: bool = True, seed: int = 0
+                     ) -> list[ViewAnalysis]:
+    """Analyse every view of a course."""
+    tables = {audience: discussion_table(activity, teacher_view=audience == TEACHER_AUDIENCE)
+              for audience in AUDIENCES}
+    isolated = isolated_learners(activity, silent_days=SILENT_DAYS)
+    unanswered = unanswered_discussions(activity, older_than=UNANSWERED_AFTER)
+    suggestions: dict[int, list[dict[str, Any]]] = {}
+    if suggest_peers:
+        for item in unanswered[:SUGGEST_FOR]:
+            suggestions[item.discussion_id] = [
+                peer.to_json() for peer in
+                rank_peers_for_discussion(activity, item.discussion_id, k=SUGGESTED_PEERS)]
+
+    isolated_in: dict[int | None, list] = {None: isolated}
+    for candidate in isolated:
+        for group in activity.person_by_id[candidate.person_id].group_ids:
+            isolated_in.setdefault(group, []).append(candidate)
+    unanswered_in: dict[int | None, list] = {None: unanswered}
+    for item in unanswered:
+        if item.group_id is not None:
+            unanswered_in.setdefault(item.group_id, []).append(item)
+    results = []
+    for view in views_of(activity, groups=groups):
+        graph = build_graph(activity, view)
+        metrics = compute_metrics(graph, structure=structure, seed=seed,
+                                  betweenness=view.teacher_view)
+        table = tables[view.audience]
+        health = course_health(graph, table, now=activity.now_ts)
+        trend = weekly_trend(activity, view, table) if view.window == "all" else []
+        candidates: dict[str, list[dict[str, Any]]] = {
+            "ambassadors": [c.to_json() for c in
+                            ambassador_candidates(activity, metrics, limit=LIMITS["ambassadors"])],
+            "brokers": [{"person_id": row["person_id"], "betweenness": row["betweenness"]}
+                        for row in metrics.top("betweenness", limit=LIMITS["brokers"])],
+        }
+        if view.window == "all":
+            chosen = isolated_in.get(view.group_id, [])
+            candidates["isolated"] = [c.to_json() for c in chosen[:LIMITS["isolated"]]]
+            waiting = unanswered_in.get(view.group_id, [])
+            candidates["unanswered"] = [
+                {**d.to_json(),
+                 "peers": suggestions.get(d.discussion_id, []) if view.teacher_view else []}
+                for d in waiting[:LIMITS["unanswered"]]]
+        results.append(ViewAnalysis(view, metrics, health, trend, candidates))
+    return results
+
+
+def json_ready(value: Any) -> Any:
+    """Turn numpy scalars (and containers of them) into plain JSON values."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
