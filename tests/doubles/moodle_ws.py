@@ -399,15 +399,17 @@ class MoodleDouble:
 
     def core_message_get_conversation_between_users(self, params: dict[str, Any]) -> Any:
         userid, other = _int(params, "userid"), _int(params, "otheruserid")
+        limit = _int(params, "messagelimit", 100)
+        offset = _int(params, "messageoffset", 0)
+        newest_first = _bool(params, "newestmessagesfirst", True)
+        _bool(params, "includecontactrequests", False)
+        _bool(params, "includeprivacyinfo", False)
         if userid != self.community.service_user.id:
             raise MoodleException("accessdenied", "Access denied")
         conversation = self._conversation(userid, other, create=False)
         if conversation is None:
             raise MoodleException("Conversation does not exist",
                                   "error/Conversation does not exist")
-        limit = _int(params, "messagelimit", 100)
-        offset = _int(params, "messageoffset", 0)
-        newest_first = _bool(params, "newestmessagesfirst", True)
         messages = sorted(conversation.messages, key=lambda m: m["id"], reverse=newest_first)
         return {"id": conversation.id, "name": None, "subname": None, "imageurl": None,
                 "type": 1, "membercount": 2, "ismuted": False, "isfavourite": False,
@@ -416,12 +418,13 @@ class MoodleDouble:
                 "candeletemessagesforallusers": False}
 
     def core_message_get_conversation_messages(self, params: dict[str, Any]) -> Any:
+        # Parameters are validated before anything is looked up, as Moodle does.
         current, convid = _int(params, "currentuserid"), _int(params, "convid")
+        newest = _bool(params, "newest", False)
+        start, limit = _int(params, "limitfrom", 0), _int(params, "limitnum", 0)
         conversation = next((c for c in self.conversations.values() if c.id == convid), None)
         if conversation is None or current not in conversation.members:
             raise MoodleException("accessdenied", "Access denied")
-        newest = _bool(params, "newest", False)
-        start, limit = _int(params, "limitfrom", 0), _int(params, "limitnum", 0)
         messages = sorted(conversation.messages, key=lambda m: m["id"], reverse=newest)
         window = messages[start:start + limit] if limit else messages[start:]
         authors = sorted({m["useridfrom"] for m in window})
