@@ -7,14 +7,18 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti.errors import LtiError
 from lti.launch import LaunchMessage, PlatformRegistration
 
 from ..models import Course, Deployment, Enrolment, LoginState, Person, Platform, utcnow
+
+T = TypeVar("T")
 
 #: Seconds between the login redirect and the platform's launch POST (Moodle takes a second).
 LOGIN_STATE_TTL_SECONDS = 300
@@ -147,6 +151,25 @@ def _moodle_id(value: str | None, launch: LaunchMessage) -> int | None:
     return None
 
 
+def _get_or_create(session: Session, model: type[T], lookup: dict[str, Any],
+                   defaults: dict[str, Any]) -> T:
+    """Return the row matching `lookup`, inserting it when missing (even against a race)."""
+    query = select(model).filter_by(**lookup)
+    row = session.scalar(query)
+    if row is not None:
+        return row
+    try:
+        # Learners often open a new course together: the loser of the race reads the winner's row.
+        with session.begin_nested():
+            row = model(**lookup, **defaults)
+            session.add(row)
+    except IntegrityError:
+        row = session.scalar(query)
+        if row is None:
+            raise
+    return row
+
+
 def record_launch(session: Session, platform: Platform, launch: LaunchMessage, *,
                   now: datetime | None = None) -> LaunchRecord:
     """Create or update the course, person and enrolment a launch names; activate the course."""
@@ -154,26 +177,24 @@ def record_launch(session: Session, platform: Platform, launch: LaunchMessage, *
     # A launch without a context (allowed by LTI) gets a course of its own link.
     context_id = launch.context_id or (
         f"no-context:{launch.deployment_id}:{launch.resource_link_id or launch.subject}")
-    course = session.scalar(select(Course).where(Course.platform_id == platform.id,
-                                                 Course.context_id == context_id))
-    if course is None:
-        course = Course(platform_id=platform.id, context_id=context_id,
-                        moodle_course_id=_moodle_id(launch.context_id, launch))
-        session.add(course)
+    course = _get_or_create(session, Course, {"platform_id": platform.id,
+                                              "context_id": context_id},
+                            {"moodle_course_id": _moodle_id(launch.context_id, launch)})
     course.title = launch.context_title or course.title or launch.resource_link_title
     course.label = launch.context_label or course.label
     course.last_launch_at = now
-    activated = not course.active
+    session.flush()
+    # Exactly one launch activates a course, however many arrive together.
+    activated = session.execute(
+        update(Course).where(Course.id == course.id, Course.active.is_(False))
+        .values(active=True, activated_at=now).execution_options(synchronize_session=False)
+    ).rowcount == 1  # type: ignore[attr-defined]
     if activated:
-        course.active = True
-        course.activated_at = now
+        session.refresh(course, ["active", "activated_at"])
 
-    person = session.scalar(select(Person).where(Person.platform_id == platform.id,
-                                                 Person.subject == launch.subject))
-    if person is None:
-        person = Person(platform_id=platform.id, subject=launch.subject,
-                        moodle_user_id=_moodle_id(launch.subject, launch))
-        session.add(person)
+    person = _get_or_create(session, Person, {"platform_id": platform.id,
+                                              "subject": launch.subject},
+                            {"moodle_user_id": _moodle_id(launch.subject, launch)})
     # Without PII claims (privacy settings), keep what the web services told us.
     person.fullname = launch.display_name or person.fullname
     person.email = launch.email or person.email
@@ -182,11 +203,9 @@ def record_launch(session: Session, platform: Platform, launch: LaunchMessage, *
     person.deleted = False
     session.flush()
 
-    enrolment = session.scalar(select(Enrolment).where(Enrolment.course_id == course.id,
-                                                       Enrolment.person_id == person.id))
-    if enrolment is None:
-        enrolment = Enrolment(course_id=course.id, person_id=person.id, first_seen_at=now)
-        session.add(enrolment)
+    enrolment = _get_or_create(session, Enrolment, {"course_id": course.id,
+                                                    "person_id": person.id},
+                               {"first_seen_at": now})
     enrolment.role = launch.role
     enrolment.moodle_roles = list(launch.roles)
     enrolment.active = True
