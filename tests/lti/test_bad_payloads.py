@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from middleware.db import database
+from middleware.lti.views import KEY_SETS
 from middleware.models import Course, Enrolment, Person
 
 from .conftest import (
@@ -16,6 +17,7 @@ from .conftest import (
     base_claims,
     forge,
     forged_launch,
+    jwks_fetches,
     post_launch,
     refused_check,
     start_login,
@@ -33,9 +35,14 @@ def test_1_no_kid_in_header(browser, forging_key, caplog):
     assert_refused(forged_launch(browser, forging_key, kid=None), caplog, "token_no_kid")
 
 
-def test_2_kid_not_in_the_platform_jwks(browser, forging_key, caplog):
+def test_2_kid_not_in_the_platform_jwks(browser, lti_app, forging_key, caplog,
+                                        serve_platform_jwks):
+    assert forged_launch(browser, forging_key).status_code == 302  # JWKS fetched and cached
+    assert jwks_fetches(serve_platform_jwks) == 1
+    lti_app.extensions[KEY_SETS].cooldown_seconds = 0  # as if the cool-down had passed
     response = forged_launch(browser, forging_key, kid="imsglobal.org.security.badkid")
     assert_refused(response, caplog, "token_unknown_kid")
+    assert jwks_fetches(serve_platform_jwks) == 2  # fetched once more, then refused
 
 
 def test_3_wrong_lti_version(browser, forging_key, caplog):
