@@ -14,6 +14,7 @@ from werkzeug.routing import BuildError
 
 from middleware.lti.session import launch_url_for
 from middleware.mentoring import operations as mentoring
+from middleware.mentoring.outcomes import CourseOutcomes, outcomes_of_course
 from middleware.models import Course
 from middleware.sync import operations as sync
 
@@ -109,13 +110,7 @@ def _fill_mentoring(session: Session, course: Course, board: Board) -> None:
          "outcome": outcomes.get(line.outcome, line.outcome)}
         for line in operations.prompt_log(session, course.id)
     ]
-    figures = operations.outcome_figures(session, course.id)
-    board.outcomes = [
-        Figure("sent", _("Prompts that asked someone to reply"), format_decimal(figures.sent)),
-        Figure("reply_rate", _("Prompted peers who replied"), _percent(figures.reply_rate)),
-        Figure("reply_time", _("Median time to their reply"),
-               _duration(figures.median_reply_seconds)),
-    ]
+    board.outcomes = outcome_lines(outcomes_of_course(session, course.id), rules)
     ambassadors = mentoring.ambassadors_of_course(session, course.id)
     names = {a.person_id: a.person.fullname for a in ambassadors}
     board.ambassadors = [names[a.person_id] for a in ambassadors]
@@ -130,6 +125,27 @@ def _fill_mentoring(session: Session, course: Course, board: Board) -> None:
             ) if url
         ],
     }
+
+
+def outcome_lines(result: CourseOutcomes, rules: dict[str, str]) -> list[Figure]:
+    """Say whether prompts work: reply rates per rule, routed against unrouted questions."""
+    figures = [
+        Figure(f"rule-{rule.rule}", _("%(rule)s: prompted peers who replied (%(count)s prompts)",
+                                      rule=rules.get(rule.rule, rule.rule),
+                                      count=format_decimal(rule.prompts)),
+               _percent(rule.reply_rate))
+        for rule in result.rules if rule.prompts
+    ]
+    for key, label, times in (
+        ("routed", _("Median time to a first answer, questions Circolo routed"), result.routed),
+        ("unrouted", _("Median time to a first answer, other questions"), result.unrouted),
+    ):
+        hours = times.median_hours
+        figures.append(Figure(key, label, _duration(hours * 3600 if hours is not None else None)))
+    if result.bridged_learners:
+        figures.append(Figure("bridged", _("Isolated learners who got a reply after bridging"),
+                              _percent(result.bridged_rate)))
+    return figures
 
 
 def _sync_text(run: Any, now: datetime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,20 +34,6 @@ class PromptLine:
     reply_seconds: int | None
 
 
-@dataclass(frozen=True)
-class OutcomeFigures:
-    """Did prompted peers reply? Counted over every prompt that asked someone to act."""
-
-    sent: int
-    measured: int
-    replied: int
-    median_reply_seconds: float | None
-
-    @property
-    def reply_rate(self) -> float | None:
-        return self.replied / self.measured if self.measured else None
-
-
 def course_groups(session: Session, course_id: int) -> list[CourseGroup]:
     return list(session.scalars(select(CourseGroup).where(CourseGroup.course_id == course_id)
                                 .order_by(CourseGroup.name)))
@@ -78,16 +63,4 @@ def prompt_log(session: Session, course_id: int, *, limit: int = 20) -> list[Pro
         MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT)
         .order_by(MentoringPrompt.sent_at.desc(), MentoringPrompt.id.desc()).limit(limit)))
     return _lines(session, prompts)
-
-
-def outcome_figures(session: Session, course_id: int) -> OutcomeFigures:
-    """Count how often a prompted peer replied in the discussion, and how fast."""
-    rows = session.execute(select(MentoringPrompt.outcome, MentoringPrompt.reply_seconds).where(
-        MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT,
-        MentoringPrompt.discussion_id.is_not(None))).all()
-    measured = [row for row in rows if row.outcome in ("replied", "no_reply")]
-    replied = [row.reply_seconds for row in measured if row.outcome == "replied"]
-    delays = [seconds for seconds in replied if seconds is not None]
-    return OutcomeFigures(len(rows), len(measured), len(replied),
-                          statistics.median(delays) if delays else None)
 

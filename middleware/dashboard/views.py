@@ -11,7 +11,6 @@ from middleware.lti.session import (
     current_launch,
     launch_token_needed,
     launch_url_for,
-    new_window_url,
     teacher_required,
 )
 from middleware.mentoring import operations as mentoring
@@ -49,8 +48,7 @@ def home() -> str:
     notice = NOTICES.get(request.args.get("done", ""))
     return render_template("dashboard/home.html", course=course, board=board,
                            messages=[notice] if notice else [],
-                           launch_token_needed=launch_token_needed(),
-                           open_in_new_window_url=new_window_url())
+                           launch_token_needed=launch_token_needed())
 
 
 @bp.post("/sync")

@@ -17,7 +17,6 @@ from middleware.lti.session import (
     current_launch,
     launch_url_for,
     learner_required,
-    new_window_url,
     store_launch,
 )
 from middleware.mentoring import operations as mentoring
@@ -52,7 +51,6 @@ def home() -> str:
         me=db.get(Person, person_id),
         messages=[notice] if notice else [],
         overview=view,
-        open_in_new_window_url=new_window_url(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -35,6 +36,8 @@ def test_pane_speaks_italian_from_the_launch(launch_as):
     assert '<html lang="it">' in html
     assert "La mia comunità" in html
     assert "Scarica i miei dati" in html
+    assert re.search(r'value="it"[^>]*aria-pressed="true"', html)
+    assert re.search(r'value="en"[^>]*aria-pressed="false"', html)
 
 
 def test_every_form_carries_the_csrf_token(launch_as):
