@@ -198,7 +198,14 @@ def launch_token_needed() -> bool:
 def launch_token() -> str:
     """Return a fresh token for this request's launch ("" without one)."""
     launch = current_launch(optional=True)
-    return issue_launch_token(launch) if launch else ""
+    if launch is None:
+        return ""
+    # One token per page is enough; a launch stored during the request gets its own.
+    cached = g.get("circolo_launch_token")
+    if cached is None or cached[0] != launch:
+        cached = (launch, issue_launch_token(launch))
+        g.circolo_launch_token = cached
+    return cached[1]
 
 
 def launch_url_for(endpoint: str, **values: Any) -> str:

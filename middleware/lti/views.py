@@ -25,6 +25,7 @@ from lti.jwks import PlatformKeySets
 from lti.keys import current_signing_key, tool_jwks
 from lti.launch import LaunchMessage, unverified_locale, validate_launch
 
+from ..config import Settings
 from ..db import get_session
 from ..errors import BadRequest
 from ..i18n import normalise_locale
@@ -59,7 +60,7 @@ def key_sets() -> PlatformKeySets:
     return current_app.extensions[KEY_SETS]
 
 
-def _settings():  # noqa: ANN202 - the app's Settings
+def _settings() -> Settings:
     return current_app.config["CIRCOLO"]
 
 
