@@ -21,6 +21,7 @@ one browser each keep their own launch.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -38,6 +39,7 @@ from werkzeug.routing import BuildError
 
 from ..errors import BadRequest, Forbidden, Unauthorised
 from ..models.community import LEARNER, TEACHER
+from ..security import allow_framing_by
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,7 +133,11 @@ def read_launch_token(token: str, max_age: int | None = None) -> Launch:
         data = _serializer().loads(token, max_age=max_age)
         return Launch.from_dict(data)
     except SignatureExpired:
-        raise Unauthorised(detail="launch token expired") from None
+        expired = Unauthorised(detail="launch token expired")
+        # Genuine but old: its platform may still frame the "session expired" page.
+        with contextlib.suppress(BadSignature, TypeError, ValueError):
+            expired.platform_origin = Launch.from_dict(_serializer().loads(token)).platform_origin
+        raise expired from None
     except (BadSignature, TypeError, ValueError):
         raise Unauthorised(detail="launch token invalid") from None
 
@@ -316,13 +322,13 @@ def teacher_required(view: Callable[P, R]) -> Callable[P, R]:
 
 def before_request() -> None:
     """Let the launching platform frame this page, speak the launch's language, check CSRF."""
-    launch, _source, _error = _resolve()
+    launch, _source, error = _resolve()
     if launch is not None:
-        from ..security import allow_framing_by
-
         allow_framing_by(launch.platform_origin)
         if launch.locale:
             g.locale = launch.locale
+    elif getattr(error, "platform_origin", None):
+        allow_framing_by(error.platform_origin)  # type: ignore[union-attr]
     check_csrf()
 
 

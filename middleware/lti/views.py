@@ -23,14 +23,14 @@ from lti.deep_linking import ResourceLinkItem, build_deep_linking_response
 from lti.errors import LAUNCH_AGAIN, LtiError
 from lti.jwks import PlatformKeySets
 from lti.keys import current_signing_key, tool_jwks
-from lti.launch import LaunchMessage, unverified_locale, validate_launch
+from lti.launch import LaunchMessage, unverified_claims, unverified_locale, validate_launch
 
 from ..config import Settings
 from ..db import get_session
 from ..errors import BadRequest
 from ..i18n import normalise_locale
 from ..models import TEACHER, Platform
-from ..security import allow_form_action
+from ..security import allow_form_action, allow_framing_by
 from ..signals import course_activated
 from . import operations
 from .session import (
@@ -70,8 +70,21 @@ def launch_refused(error: LtiError) -> tuple[str, int]:
     log.warning("lti refused: %s", error.code,
                 extra={"lti_check": error.code, "detail": error.detail,
                        "endpoint": request.endpoint, "status": error.status})
+    # The page shows in the platform's iframe. It offers nothing to click, so the origin the
+    # request claims (not yet verified) may frame it.
+    claimed = g.get("lti_platform_origin") or _claimed_platform_origin()
+    if claimed:
+        allow_framing_by(claimed)
     return render_template("lti/error.html", message=_(error.message), hint=_(LAUNCH_AGAIN),
                            code=error.code, status=error.status), error.status
+
+
+def _claimed_platform_origin() -> str | None:
+    issuer = request.values.get("iss") or unverified_claims(request.form.get("id_token", "")).get(
+        "iss")
+    if not isinstance(issuer, str) or urlsplit(issuer).scheme not in {"http", "https"}:
+        return None
+    return origin_of(issuer)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -134,6 +147,7 @@ def launch() -> Response:
     platform = db.get(Platform, state.platform_id)
     if platform is None:
         raise LtiError("platform_unknown", "platform removed during login")
+    g.lti_platform_origin = origin_of(platform.issuer)
     message = validate_launch(
         id_token, platform=operations.registration_of(platform), key_sets=key_sets(),
         nonce=state.nonce, target_link_uri=state.target_link_uri,

@@ -221,3 +221,12 @@ def time_now() -> float:
     import time
 
     return time.time()
+
+
+def test_refusal_pages_can_show_inside_the_platform_frame(browser, forging_key):
+    refused = forged_launch(browser, forging_key, {"aud": "someone-else"})
+    assert f"frame-ancestors 'self' {ISSUER}" in refused.headers["Content-Security-Policy"]
+    unknown = browser.post("/lti/login", data={**LOGIN_PARAMS, "client_id": "other"})
+    assert f"frame-ancestors 'self' {ISSUER}" in unknown.headers["Content-Security-Policy"]
+    garbage = browser.post("/lti/launch", data={"state": "x", "id_token": "not-a-jwt"})
+    assert garbage.headers["Content-Security-Policy"].endswith("frame-ancestors 'self'")

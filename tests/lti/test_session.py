@@ -189,3 +189,11 @@ def test_template_macros_carry_fields_and_the_new_window_link(cookieless_browser
     assert 'name="csrf_token"' in page and 'name="launch_token"' in page
     assert 'href="/lti/resume?launch_token=' in page and 'target="_blank"' in page
     assert "Apri in una nuova finestra" in page  # the launch was in Italian
+
+
+def test_the_expired_page_still_shows_in_the_platform_frame(cookieless_browser, forging_key):
+    token = launch_token_of(forged_launch(cookieless_browser, forging_key))
+    with time_machine.travel(time.time() + LAUNCH_TOKEN_MAX_AGE + 5):
+        expired = cookieless_browser.get("/probe/whoami", query_string={"launch_token": token})
+    assert expired.status_code == 401
+    assert expired.headers["Content-Security-Policy"].endswith(f"frame-ancestors 'self' {ISSUER}")
