@@ -252,10 +252,10 @@ class CircoloServer:
                 raise AssertionError(f"Circolo exited with {self.process.returncode}:\n"
                                      f"{self.log_tail()}")
             try:
-                if requests.get(f"{self.bind_url}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{self.bind_url}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or still booting its worker
             time.sleep(0.2)
         self.stop()
         raise AssertionError(f"Circolo did not start in {timeout}s:\n{self.log_tail()}")
