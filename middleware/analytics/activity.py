@@ -202,8 +202,9 @@ class CourseActivity:
         order = np.argsort(columns.group[own], kind="stable")
         own = own[order]
         groups, starts = np.unique(columns.group[own], return_index=True)
-        for group, part in zip(groups.tolist(), np.split(own, starts[1:]), strict=True):
-            by_group.setdefault(group, []).append(part)
+        if len(own):
+            for group, part in zip(groups.tolist(), np.split(own, starts[1:]), strict=True):
+                by_group.setdefault(group, []).append(part)
         course_wide = np.flatnonzero(columns.group < 0)
         author_groups = {p.id: p.group_ids for p in self.people if p.group_ids}
         extra: dict[int, list[int]] = {}

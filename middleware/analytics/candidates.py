@@ -21,7 +21,8 @@ from .reasons import Reason, with_first
 
 __all__ = [
     "Candidate", "PeerSuggestion", "UnansweredDiscussion", "ambassador_candidates",
-    "isolated_learners", "rank_peers_for_discussion", "unanswered_discussions",
+    "isolated_learners", "load_course_activity", "rank_peers_for_discussion",
+    "unanswered_discussions",
 ]
 from .peers import PeerSuggestion, rank_peers_for_discussion
 
@@ -166,3 +167,11 @@ def unanswered_discussions(activity: CourseActivity, *, older_than: timedelta
                                            discussion.group_id, hours / 24, reason))
     result.sort(key=lambda d: (-d.score, d.discussion_id))
     return result
+
+
+def load_course_activity(session: Any, course_id: int, *, now: datetime | None = None
+                         ) -> CourseActivity:
+    """Load a course's activity from the database (`operations.load_course_activity`)."""
+    from .operations import load_course_activity as load
+
+    return load(session, course_id, now=now)

@@ -93,6 +93,11 @@ MESSAGES: dict[str, Message] = {
     "peer.recent": lazy_ngettext(
         "wrote in the forums %(num)d day ago", "wrote in the forums %(num)d days ago", "num"),
     "peer.today": _l("wrote in the forums today"),
+    "betweenness.exact": _l("brokerage computed exactly"),
+    "betweenness.sampled": lazy_ngettext(
+        "brokerage estimated from %(num)d sampled starting point",
+        "brokerage estimated from %(num)d sampled starting points", "num"),
+    "betweenness.none": _l("brokerage not computed for this view"),
 }
 
 
