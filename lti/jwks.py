@@ -47,7 +47,14 @@ class PlatformKeySets:
         """Return the public key `kid` of the JWKS at `jwks_url` (fetching it when needed)."""
         cached = self._fresh(jwks_url)
         if cached is None:
-            cached = self._fetch(jwks_url)
+            stale = self._cached(jwks_url)
+            try:
+                cached = self._fetch(jwks_url)
+            except LtiError:
+                if stale is None or kid not in stale.keys:
+                    raise
+                # The platform's keys page is down but we know this key: keep launching.
+                cached = stale
         elif kid not in cached.keys and self.clock() - cached.fetched_at >= self.cooldown_seconds:
             # The platform may have rotated its key: look once more, at most once per cool-down.
             cached = self._fetch(jwks_url)
@@ -63,9 +70,12 @@ class PlatformKeySets:
             else:
                 self._cache.pop(jwks_url, None)
 
-    def _fresh(self, jwks_url: str) -> _CachedKeySet | None:
+    def _cached(self, jwks_url: str) -> _CachedKeySet | None:
         with self._lock:
-            cached = self._cache.get(jwks_url)
+            return self._cache.get(jwks_url)
+
+    def _fresh(self, jwks_url: str) -> _CachedKeySet | None:
+        cached = self._cached(jwks_url)
         if cached is None or self.clock() - cached.fetched_at > self.max_age_seconds:
             return None
         return cached

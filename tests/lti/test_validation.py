@@ -161,3 +161,16 @@ def test_hs256_tokens_are_refused(key_sets):
     with pytest.raises(LtiError) as refused:
         validate(token, key_sets, nonce="n")
     assert refused.value.code == "token_bad_algorithm"
+
+
+def test_known_keys_outlive_a_failing_refresh(http_mock, platform_jwks, forging_key, clock):
+    http_mock.get(JWKS_URL, json=platform_jwks)
+    http_mock.get(JWKS_URL, status=503)
+    key_sets = PlatformKeySets(clock=clock, max_age_seconds=3600)
+    assert validate(forge(base_claims("n"), forging_key), key_sets, nonce="n")
+    clock.now += 4000  # the cached set is stale; the refresh fails
+    assert validate(forge(base_claims("n"), forging_key), key_sets, nonce="n")
+    assert jwks_fetches(http_mock) == 2
+    with pytest.raises(LtiError) as refused:  # an unknown key is not trusted from a stale set
+        validate(forge(base_claims("n"), forging_key, kid="new"), key_sets, nonce="n")
+    assert refused.value.code == "jwks_unavailable"
