@@ -107,14 +107,14 @@ def load_facts(session: Session, course_id: int, now: datetime, *,
     if not rank:
         return facts
     recent = [d for d in discussions.values() if d.created_at >= now - RANKING_HORIZON]
-    ranked = _rank_peers(session, facts, recent, forum_of, now)
+    analysed = _analytics_activity(session, course_id, now)
+    ranked = _rank_peers(facts, recent, forum_of, analysed)
     return CourseFacts(course_id, members, discussions, posts, ranked,
-                       _ambassador_candidates(session, course_id, now))
+                       _ambassador_candidates(analysed, course_id))
 
 
-def _rank_peers(session: Session, facts: CourseFacts, discussions: list[DiscussionFact],
-                forum_of: dict[int, int], now: datetime) -> dict[int, tuple[int, ...]]:
-    activity_ = _analytics_activity(session, facts.course_id, now)
+def _rank_peers(facts: CourseFacts, discussions: list[DiscussionFact], forum_of: dict[int, int],
+                activity_: Any) -> dict[int, tuple[int, ...]]:
     if activity_ is not None:
         from ..analytics.candidates import rank_peers_for_discussion
 
@@ -151,9 +151,7 @@ def rank_by_answers(facts: CourseFacts, discussions: list[DiscussionFact],
     return ranked
 
 
-def _ambassador_candidates(session: Session, course_id: int,
-                           now: datetime) -> tuple[tuple[int, float], ...]:
-    activity_ = _analytics_activity(session, course_id, now)
+def _ambassador_candidates(activity_: Any, course_id: int) -> tuple[tuple[int, float], ...]:
     if activity_ is None:
         return ()
     try:

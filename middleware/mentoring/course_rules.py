@@ -67,7 +67,7 @@ def _bounded(name: str, value: Any) -> int:
         raise InvalidSetting(detail=f"{name} is not a number") from None
     if not low <= number <= high:
         raise InvalidSetting(_l("%(name)s must be between %(low)s and %(high)s.", name=name,
-                                low=low, high=high))
+                                low=low, high=high), detail=f"{name}={number} out of bounds")
     return number
 
 
@@ -86,7 +86,8 @@ def update_mentoring_settings(session: Session, course_id: int, *, mode: str | N
         from zoneinfo import available_timezones
 
         if timezone and timezone not in available_timezones():
-            raise InvalidSetting(_l("Unknown time zone: %(zone)s.", zone=timezone))
+            raise InvalidSetting(_l("Unknown time zone: %(zone)s.", zone=timezone),
+                                 detail=f"unknown time zone {timezone!r}")
         row.timezone = timezone
     if default_lang is not None:
         if default_lang not in LANGUAGES:

@@ -266,7 +266,7 @@ def retry_failed(session: Session, course_id: int, prompt_id: int,
     if item is None or item.state != FAILED:
         from .operations import PromptAlreadyDecided
 
-        raise PromptAlreadyDecided()
+        raise PromptAlreadyDecided(detail=f"outbox of prompt {prompt_id} is not failed")
     item.state, item.not_before, item.attempts = PENDING, now or utcnow(), 0
     item.prompt.status = "queued"
     session.flush()

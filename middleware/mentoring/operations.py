@@ -29,6 +29,7 @@ from . import activity, outbox
 from .facts import (
     AMBASSADOR,
     AMBASSADOR_INVITE,
+    ASKING_KINDS,
     RULES,
     THANK_YOU,
     CourseFacts,
@@ -94,8 +95,9 @@ def record_evaluation(session: Session, course_id: int, evaluation: Evaluation,
             status="review" if review else "queued")
         session.add(prompt)
         session.flush()
+        # The text as the teacher (review) and the learner's export read it.
+        prompt.body = outbox.draft_body(session, prompt)
         if review:
-            prompt.body = outbox.draft_body(session, prompt)
             for_review += 1
         else:
             outbox.enqueue(session, prompt, settings, decision.deliver_at)
@@ -122,7 +124,7 @@ def review_queue(session: Session, course_id: int) -> list[MentoringPrompt]:
 def _prompt(session: Session, course_id: int, prompt_id: int) -> MentoringPrompt:
     prompt = session.get(MentoringPrompt, prompt_id)
     if prompt is None or prompt.course_id != course_id:
-        raise PromptNotFound()
+        raise PromptNotFound(detail=f"prompt {prompt_id} not in course {course_id}")
     return prompt
 
 
@@ -132,12 +134,12 @@ def approve_prompt(session: Session, course_id: int, prompt_id: int, teacher_id:
     now = now or utcnow()
     prompt = _prompt(session, course_id, prompt_id)
     if prompt.status != "review":
-        raise PromptAlreadyDecided()
+        raise PromptAlreadyDecided(detail=f"prompt {prompt_id} is {prompt.status}")
     if body is not None:
         body = body.replace("\r\n", "\n").strip()
         if not body or len(body) > TEMPLATE_MAX_CHARS:
             raise BadRequest(_l("The message must have between 1 and %(max)s characters.",
-                                max=TEMPLATE_MAX_CHARS))
+                                max=TEMPLATE_MAX_CHARS), detail="edited body length")
         if body != prompt.body:
             prompt.body, prompt.edited = body, True
     prompt.reviewed_at, prompt.reviewed_by_id = now, teacher_id
@@ -153,7 +155,7 @@ def drop_prompt(session: Session, course_id: int, prompt_id: int, teacher_id: in
     """Drop a prompt waiting for review: it is never sent nor proposed again."""
     prompt = _prompt(session, course_id, prompt_id)
     if prompt.status != "review":
-        raise PromptAlreadyDecided()
+        raise PromptAlreadyDecided(detail=f"prompt {prompt_id} is {prompt.status}")
     prompt.status = "dropped"
     prompt.reviewed_at, prompt.reviewed_by_id = now or utcnow(), teacher_id
     session.flush()
@@ -214,7 +216,7 @@ def snooze_prompt(session: Session, course_id: int, person_id: int, prompt_id: i
     now = now or utcnow()
     prompt = _prompt(session, course_id, prompt_id)
     if prompt.recipient_id != person_id:
-        raise PromptNotFound()
+        raise PromptNotFound(detail=f"prompt {prompt_id} is not for person {person_id}")
     prompt.snoozed = True
     preference = _preference(session, course_id, person_id)
     preference.snoozed_until = max(preference.snoozed_until or now, now + SNOOZE)
@@ -276,7 +278,8 @@ def invite_ambassador(session: Session, course_id: int, person_id: int, teacher_
         ambassador = Ambassador(course_id=course_id, person_id=person_id, suggested_at=now)
         session.add(ambassador)
     elif ambassador.status in ("invited", "active"):
-        raise Conflict(_l("This learner is already invited or an ambassador."))
+        raise Conflict(_l("This learner is already invited or an ambassador."),
+                       detail=f"person {person_id} is {ambassador.status}")
     ambassador.status, ambassador.invited_at = "invited", now
     ambassador.approved_by_id, ambassador.responded_at, ambassador.ended_at = teacher_id, None, None
     session.flush()
@@ -288,6 +291,7 @@ def invite_ambassador(session: Session, course_id: int, person_id: int, teacher_
                              reviewed_at=now, reviewed_by_id=teacher_id)
     session.add(prompt)
     session.flush()
+    prompt.body = outbox.draft_body(session, prompt)
     preference = mentoring_choices(session, course_id, person_id)
     if preference.opted_out:
         prompt.status = "withdrawn"  # the invitation waits in the pane, without a message
@@ -301,7 +305,7 @@ def invite_ambassador(session: Session, course_id: int, person_id: int, teacher_
 def dismiss_ambassador_candidate(session: Session, course_id: int, person_id: int) -> None:
     ambassador = _ambassador(session, course_id, person_id)
     if ambassador is None or ambassador.status != "suggested":
-        raise NotFound()
+        raise NotFound(detail=f"person {person_id} is not a suggested ambassador")
     ambassador.status = "dismissed"
     session.flush()
 
@@ -310,7 +314,7 @@ def _answer_invitation(session: Session, course_id: int, person_id: int, status:
                        now: datetime | None) -> Ambassador:
     ambassador = _ambassador(session, course_id, person_id)
     if ambassador is None or ambassador.status != "invited":
-        raise NoInvitation()
+        raise NoInvitation(detail=f"person {person_id} has no open invitation")
     ambassador.status, ambassador.responded_at = status, now or utcnow()
     session.flush()
     return ambassador
@@ -328,13 +332,12 @@ def decline_ambassador_invitation(session: Session, course_id: int, person_id: i
 
 def step_down_as_ambassador(session: Session, course_id: int, person_id: int, *,
                             now: datetime | None = None) -> Ambassador:
-    """An ambassador steps down: their unsent questions are withdrawn."""
+    """An ambassador steps down: the questions still waiting in their queue are withdrawn."""
     ambassador = _ambassador(session, course_id, person_id)
     if ambassador is None or ambassador.status != "active":
-        raise NoInvitation(_l("You are not an ambassador of this course."))
+        raise NoInvitation(_l("You are not an ambassador of this course."),
+                           detail=f"person {person_id} is not an active ambassador")
     ambassador.status, ambassador.ended_at = "stepped_down", now or utcnow()
     session.flush()
-    for rule in RULES:
-        if rule != AMBASSADOR:
-            outbox.withdraw_pending(session, course_id, person_id, rule=rule)
+    outbox.withdraw_pending(session, course_id, person_id, kinds=ASKING_KINDS)
     return ambassador

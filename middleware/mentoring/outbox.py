@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -108,13 +109,15 @@ def deliver_time(session: Session, person_id: int, settings: RuleSettings,
 
 
 def withdraw_pending(session: Session, course_id: int, person_id: int, *,
-                     rule: str | None = None) -> int:
-    """Withdraw prompts to a person not yet handed to Moodle (all, or one rule's)."""
+                     rule: str | None = None, kinds: Iterable[str] | None = None) -> int:
+    """Withdraw prompts to a person not yet handed to Moodle (all, one rule's, some kinds)."""
     query = select(MentoringPrompt).where(
         MentoringPrompt.course_id == course_id, MentoringPrompt.recipient_id == person_id,
         MentoringPrompt.status.in_(("review", "queued")))
     if rule is not None:
         query = query.where(MentoringPrompt.rule == rule)
+    if kinds is not None:
+        query = query.where(MentoringPrompt.kind.in_(list(kinds)))
     withdrawn = 0
     for prompt in session.scalars(query):
         if prompt.outbox is not None:
