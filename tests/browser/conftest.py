@@ -8,12 +8,14 @@ session the harness starts:
 - `circolo`: Circolo through `scripts/entrypoint.sh` (gunicorn, one worker) listening on another
   free port of 127.0.0.1, known to browsers and to the double as `http://localhost:<port>`
   (`circolo.base_url`): another site than the double's, so Circolo runs in a *third-party*
-  iframe, as under a real Moodle (its cookies must be `SameSite=None; Secure; Partitioned`),
-  a freshly migrated database of this run's kind (SQLite or PostgreSQL) and its own
-  instance folder; the double is registered as a platform (`circolo.client_id`,
-  `circolo.deployment_id`). No queue consumer runs (tasks wait in a SQLite queue), and Circolo
-  only ever talks to the double. `circolo.flask("platform", "list")` runs a CLI command against
-  the same database; `circolo.log_tail()` shows its log (also in `test-output/browser/`).
+  iframe, as under a real Moodle (its cookies must be `SameSite=None; Secure; Partitioned`).
+  It has a freshly migrated database of this run's kind (SQLite or PostgreSQL) and its own
+  instance folder; the double is registered as its platform (`circolo.platform_id`, the row in
+  Circolo's database; `circolo.client_id`, `circolo.deployment_id`). The whole session shares
+  this one Circolo: a test that adds platforms or changes settings puts them back. No queue
+  consumer runs (tasks wait in a SQLite queue), and Circolo only ever talks to the double.
+  `circolo.flask("platform", "list")` runs a CLI command against the same database;
+  `circolo.log_tail()` shows its log (also in `test-output/browser/`).
 - `browser`: Debian's `/usr/bin/chromium` through Playwright (headless). Missing chromium skips
   the browser tests locally and fails them in CI (`CI` set).
 
@@ -215,6 +217,7 @@ class CircoloServer:
     env: dict[str, str]
     log_path: Path
     tool: Tool
+    platform_id: int = 0  # the Moodle double's platform row in Circolo
     process: subprocess.Popen[bytes] | None = None
     commands: list[list[str]] = field(default_factory=list)
 
@@ -301,10 +304,11 @@ def circolo(moodle: PlatformServer, browser_database_url: str,
                            log_path=log_path,
                            env=circolo_environment(instance, port, browser_database_url))
     server.flask("db", "upgrade")
-    server.flask("platform", "add", "--issuer", moodle.issuer, "--client-id", tool.client_id,
-                 "--deployment-id", tool.type_id, "--auth-login-url", moodle.auth_url,
-                 "--auth-token-url", moodle.token_url, "--key-set-url", moodle.jwks_url,
-                 "--name", "Moodle double")
+    added = server.flask("platform", "add", "--issuer", moodle.issuer, "--client-id",
+                         tool.client_id, "--deployment-id", tool.type_id, "--auth-login-url",
+                         moodle.auth_url, "--auth-token-url", moodle.token_url, "--key-set-url",
+                         moodle.jwks_url, "--name", "Moodle double")
+    server.platform_id = int(re.search(r"platform (\d+):", added.stdout).group(1))
     server.start()
     yield server
     server.stop()
