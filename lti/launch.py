@@ -248,6 +248,9 @@ def _deep_linking_settings(claims: Mapping[str, Any]) -> DeepLinkingSettings:
     if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
         raise LtiError("deep_linking_settings_missing")
     accept_types = settings.get("accept_types")
+    if isinstance(accept_types, list) and accept_types and "ltiResourceLink" not in accept_types:
+        # Circolo only ever answers with LTI resource links.
+        raise LtiError("message_type_unsupported", f"accept_types {accept_types!r}")
     data = settings.get("data")
     return DeepLinkingSettings(
         return_url=return_url,

@@ -174,3 +174,12 @@ def test_known_keys_outlive_a_failing_refresh(http_mock, platform_jwks, forging_
     with pytest.raises(LtiError) as refused:  # an unknown key is not trusted from a stale set
         validate(forge(base_claims("n"), forging_key, kid="new"), key_sets, nonce="n")
     assert refused.value.code == "jwks_unavailable"
+
+
+def test_deep_linking_that_accepts_no_resource_links_is_refused(forging_key, key_sets):
+    claims = base_claims("n", message_type="LtiDeepLinkingRequest")
+    settings = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+    claims[settings] = {**claims[settings], "accept_types": ["file", "html"]}
+    with pytest.raises(LtiError) as refused:
+        validate(forge(claims, forging_key), key_sets, nonce="n")
+    assert refused.value.code == "message_type_unsupported"
