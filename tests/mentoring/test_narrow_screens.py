@@ -1,0 +1,80 @@
+"""The teacher's mentoring pages at 320 px: nothing wider than the screen, all reachable by Tab."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from middleware.config import PROJECT_ROOT
+from middleware.mentoring import delivery, operations
+
+from .builders import NOW
+from .conftest import routed_course
+from .fake_moodle import FakeMoodle
+
+CHROMIUM = Path("/usr/bin/chromium")
+PAGES = ["/dashboard/mentoring/", "/dashboard/mentoring/review", "/dashboard/mentoring/templates",
+         "/dashboard/mentoring/templates/bridge_buddy/it", "/dashboard/mentoring/log",
+         "/dashboard/mentoring/outcomes"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def inline_css(html: str) -> str:
+    """Serve the page without a server: the stylesheet inlined, nothing else fetched."""
+    css = (PROJECT_ROOT / "middleware" / "static" / "circolo.css").read_text()
+    return re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", html)
+
+
+def test_pages_fit_320_pixels_and_every_control_takes_keyboard_focus(world, launch_as, browser):
+    routed_course(world, questions=2)
+    world.settings(mode="review")
+    operations.evaluate_course_rules(world.session, world.course.id, now=NOW)
+    world.session.commit()
+    first = operations.review_queue(world.session, world.course.id)[0]
+    operations.approve_prompt(world.session, world.course.id, first.id,
+                              world.people["teacher"].id, now=NOW)
+    world.session.commit()
+    moodle = FakeMoodle()
+    moodle.blocked.add(first.recipient.moodle_user_id)
+    delivery.deliver_due(world.session, lambda c: moodle, now=NOW)
+    teacher = launch_as("teacher")
+    context = browser.new_context(viewport={"width": 320, "height": 640},
+                                  java_script_enabled=True)
+    page = context.new_page()
+    page.route("**/*", lambda route: route.abort())  # nothing leaves the page
+    try:
+        for path in PAGES:
+            response = teacher.get(path)
+            assert response.status_code == 200, path
+            page.set_content(inline_css(response.get_data(as_text=True)))
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 320, f"{path} is {width}px wide at 320px"
+            controls = page.locator("a[href], button, input:not([type=hidden]), select, "
+                                    "textarea, [tabindex='0']")
+            reached = set()
+            for _ in range(controls.count() + 2):
+                page.keyboard.press("Tab")
+                reached.add(page.evaluate(
+                    "document.activeElement && document.activeElement.outerHTML.slice(0, 120)"))
+            assert len(reached) >= min(controls.count(), 5), path
+    finally:
+        context.close()
