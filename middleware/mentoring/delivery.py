@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 #: Longer than any Moodle request can last (the client's timeouts are 5 + 30 s).
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
+#: How long a course's messages wait when its Moodle connection is missing or broken.
+UNREACHABLE_PAUSE = timedelta(minutes=10)
 BATCH = 50
 
 
@@ -124,19 +126,40 @@ def deliver_due(session: Session, messaging_for: Callable[[int], Messaging], *,
     ports: dict[int, Messaging] = {}
     ids = due_ids(session, now, course_id=course_id, limit=limit)
     session.commit()
+    unreachable: set[int] = set()
     for outbox_id in ids:
         course = session.scalar(select(OutboxMessage.course_id)
                                 .where(OutboxMessage.id == outbox_id))
-        if course is None:
+        if course is None or course in unreachable:
             continue
-        try:
-            port = ports.get(course) or ports.setdefault(course, messaging_for(course))
-        except DeliveryError as error:
-            log.warning("no way to reach Moodle for this course", extra={
-                "course_id": course, "problem": str(error)})
-            continue
-        deliver_one(session, outbox_id, port, now=now, report=report)
+        if course not in ports:
+            try:
+                ports[course] = messaging_for(course)
+            except DeliveryError as error:
+                unreachable.add(course)
+                _postpone_course(session, course, now, error)
+                continue
+        deliver_one(session, outbox_id, ports[course], now=now, report=report)
     return report
+
+
+def _postpone_course(session: Session, course_id: int, now: datetime,
+                     error: DeliveryError) -> None:
+    """Set a course's due messages aside while its Moodle cannot be reached at all.
+
+    Nothing is claimed or sent; the reason is kept for the teacher's log, and other courses'
+    messages are not held up behind these.
+    """
+    log.warning("no way to reach Moodle for this course", extra={
+        "course_id": course_id, "problem": str(error)})
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.course_id == course_id,
+               OutboxMessage.state.in_((PENDING, UNKNOWN)), OutboxMessage.not_before <= now)
+        .values(not_before=now + UNREACHABLE_PAUSE, error_code=error.code or "no_connection",
+                error_message=str(error)[:2000])
+        .execution_options(synchronize_session=False))
+    session.commit()
 
 
 def deliver_one(session: Session, outbox_id: int, port: Messaging, *,

@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import current_app
 from huey import crontab
+from huey.exceptions import TaskLockedException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models.community import Course
-from ..queue import app_periodic_task, app_task
+from ..queue import app_periodic_task, app_task, huey
 from ..signals import course_analysed
 from . import delivery, moodle_port, operations, outcomes
 
@@ -22,8 +23,15 @@ log = logging.getLogger(__name__)
 @app_task(retries=2, retry_delay=60)
 def evaluate_course(session: Session, course_id: int) -> dict[str, int]:
     """Run a course's mentoring rules; hand new messages to delivery once they are committed."""
-    summary = operations.evaluate_course_rules(session, course_id)
-    session.commit()  # the outbox rows must be visible before delivery looks for them
+    # Two evaluations of one course at once would both read the same history and decide the
+    # same prompts twice: one at a time, across every worker of the queue.
+    try:
+        with huey.lock_task(f"mentoring-evaluate-{course_id}"):
+            summary = operations.evaluate_course_rules(session, course_id)
+            session.commit()  # the outbox rows must be visible before delivery looks for them
+    except TaskLockedException:
+        log.info("mentoring rules already being evaluated", extra={"course_id": course_id})
+        return {"queued": 0, "for_review": 0}
     if summary.queued:
         deliver_outbox(course_id)
     log.info("mentoring rules evaluated", extra={

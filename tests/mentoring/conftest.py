@@ -88,8 +88,8 @@ class CourseWorld:
         return row
 
 
-def make_world(session: Session) -> CourseWorld:
-    platform = Platform(name="Moodle", issuer="http://127.0.0.1:8081", client_id="client",
+def make_world(session: Session, client_id: str = "client") -> CourseWorld:
+    platform = Platform(name="Moodle", issuer="http://127.0.0.1:8081", client_id=client_id,
                         auth_login_url="http://127.0.0.1:8081/mod/lti/auth.php",
                         auth_token_url="http://127.0.0.1:8081/mod/lti/token.php",
                         key_set_url="http://127.0.0.1:8081/mod/lti/certs.php")

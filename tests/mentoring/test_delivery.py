@@ -225,3 +225,27 @@ def test_opting_out_withdraws_messages_not_yet_handed_to_moodle(world, moodle):
     assert {states[r.id] for r in rows if r.recipient_id == person} == {"cancelled"}
     assert person not in {d["touserid"] for d in moodle.delivered()} or True
     assert all(d["touserid"] != rows[0].moodle_user_id for d in moodle.delivered())
+
+
+def test_a_course_without_moodle_does_not_hold_up_the_others(world, moodle):
+    from .conftest import make_world
+
+    routed_course(world, questions=1, peers=1)
+    decide(world)
+    other = make_world(world.session, client_id="another-tool")
+    routed_course(other, questions=1, peers=1)
+    decide(other)
+
+    def messaging_for(course_id):
+        if course_id == world.course.id:
+            raise delivery.DeliveryError("no Moodle connection", code="no_connection",
+                                         definite=True)
+        return moodle
+
+    report = deliver_due(world.session, messaging_for, now=NOW, limit=1)
+    assert report.sent == []  # the first due message is the disconnected course's
+    report = deliver_due(world.session, messaging_for, now=NOW, limit=1)
+    assert len(report.sent) == 1  # the other course's goes out at the next run
+    waiting = [r for r in outbox_rows(world.session) if r.course_id == world.course.id]
+    assert {(r.state, r.error_code) for r in waiting} == {("pending", "no_connection")}
+    assert {r.not_before for r in waiting} == {NOW + delivery.UNREACHABLE_PAUSE}

@@ -68,7 +68,17 @@ def test_without_a_moodle_connection_messages_wait_in_the_outbox(world, settings
     world.session.commit()
     tasks.evaluate_course.call_local(world.course.id)
     world.session.expire_all()
-    assert {r.state for r in world.session.scalars(select(OutboxMessage))} == {"pending"}
+    rows = world.session.scalars(select(OutboxMessage)).all()
+    assert rows and {(r.state, r.error_code) for r in rows} == {("pending", "no_connection")}
+
+
+def test_one_evaluation_of_a_course_at_a_time(world, settings, http_mock):
+    connected_course(world, settings, http_mock)
+    with huey.lock_task(f"mentoring-evaluate-{world.course.id}"):
+        assert tasks.evaluate_course.call_local(world.course.id) == {"queued": 0,
+                                                                     "for_review": 0}
+    assert world.session.scalars(select(MentoringPrompt)).all() == []
+    assert tasks.evaluate_course.call_local(world.course.id)["queued"] == 3
 
 
 def test_outcomes_are_measured_hourly(world, settings, http_mock):
