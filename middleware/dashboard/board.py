@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,13 +10,14 @@ from typing import Any
 from flask import url_for
 from flask_babel import format_datetime, format_decimal, format_timedelta
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from middleware.lti.session import launch_url_for
 from middleware.mentoring import operations as mentoring
 from middleware.mentoring.outcomes import CourseOutcomes, outcomes_of_course
-from middleware.models import Course
+from middleware.models import LEARNER, Course, Enrolment, Person
 from middleware.sync import operations as sync
 
 from . import operations
@@ -83,37 +85,55 @@ def build_board(session: Session, course: Course, *, window: str, group_id: int 
     board = Board(window=window, group_id=group_id, pseudonymise=pseudonymise,
                   windows=window_names(), groups=operations.course_groups(session, course.id))
     board.period_text = dict(board.windows)[window]
-    _fill_analytics(session, course, board, now=now)
-    _fill_mentoring(session, course, board)
+    label_of = labeller(session, course.id, pseudonymise=pseudonymise)
+    _fill_analytics(session, course, board, now=now, label_of=label_of)
+    _fill_mentoring(session, course, board, label_of)
     run = sync.last_sync(session, course.id)
     board.sync_text = _sync_text(run, now)
     return board
 
 
-def _fill_analytics(session: Session, course: Course, board: Board, *, now: datetime) -> None:
+def _fill_analytics(session: Session, course: Course, board: Board, *, now: datetime,
+                    label_of: Callable[[int], str]) -> None:
     """Fill health, network and candidates from analytics' latest stored results."""
-    # ANALYTICS-PENDING: wired when analytics stores its snapshots.
-    board.analysed = False
+    from .analytics_sections import fill_analytics
+
+    fill_analytics(session, course, board, now=now, label_of=label_of)
 
 
-def _fill_mentoring(session: Session, course: Course, board: Board) -> None:
+def labeller(session: Session, course_id: int, *, pseudonymise: bool) -> Callable[[int], str]:
+    """Return the name to show for a person: learners numbered by id when pseudonymised."""
+    enrolled = session.execute(
+        select(Enrolment.person_id, Enrolment.role, Person.fullname)
+        .join(Person, Person.id == Enrolment.person_id)
+        .where(Enrolment.course_id == course_id).order_by(Enrolment.person_id)).all()
+    names = {person_id: fullname for person_id, _role, fullname in enrolled}
+    if pseudonymise:
+        learners = [person_id for person_id, role, _name in enrolled if role == LEARNER]
+        names.update({person_id: _("Learner %(n)s", n=index + 1)
+                      for index, person_id in enumerate(learners)})
+    someone = _("Someone")
+    return lambda person_id: names.get(person_id) or someone
+
+
+def _fill_mentoring(session: Session, course: Course, board: Board,
+                    label_of: Callable[[int], str]) -> None:
     rules = rule_names()
     outcomes = outcome_names()
     board.review_queue = [
-        {"id": line.id, "recipient": line.recipient, "rule": rules.get(line.rule, line.rule),
-         "reason": line.reason_code.replace("_", " "), "text": line.text}
+        {"id": line.id, "recipient": label_of(line.recipient_id),
+         "rule": rules.get(line.rule, line.rule), "text": line.text}
         for line in operations.review_lines(session, course.id)
     ]
     board.log = [
         {"when": format_datetime(line.sent_at, "short") if line.sent_at else "",
-         "recipient": line.recipient, "rule": rules.get(line.rule, line.rule),
+         "recipient": label_of(line.recipient_id), "rule": rules.get(line.rule, line.rule),
          "outcome": outcomes.get(line.outcome, line.outcome)}
         for line in operations.prompt_log(session, course.id)
     ]
     board.outcomes = outcome_lines(outcomes_of_course(session, course.id), rules)
     ambassadors = mentoring.ambassadors_of_course(session, course.id)
-    names = {a.person_id: a.person.fullname for a in ambassadors}
-    board.ambassadors = [names[a.person_id] for a in ambassadors]
+    board.ambassadors = [label_of(a.person_id) for a in ambassadors]
     board.links = {
         "review": _mentoring_link("mentoring.review"),
         "pages": [
@@ -122,6 +142,7 @@ def _fill_mentoring(session: Session, course: Course, board: Board) -> None:
                 (_mentoring_link("mentoring.templates"), _("Message templates")),
                 (_mentoring_link("mentoring.review"), _("Review queue")),
                 (_mentoring_link("mentoring.log"), _("Full prompt log")),
+                (_mentoring_link("mentoring.outcomes"), _("Outcomes in detail")),
             ) if url
         ],
     }

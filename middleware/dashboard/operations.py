@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from middleware.mentoring import operations as mentoring
-from middleware.models import CourseGroup, MentoringPrompt, Person
+from middleware.models import CourseGroup, MentoringPrompt
 
 #: The time windows a teacher can pick (analytics computes these three).
 WINDOWS = ("7d", "30d", "all")
@@ -24,7 +24,7 @@ class PromptLine:
     id: int
     rule: str
     kind: str
-    recipient: str
+    recipient_id: int
     text: str
     reason_code: str
     created_at: datetime
@@ -39,22 +39,15 @@ def course_groups(session: Session, course_id: int) -> list[CourseGroup]:
                                 .order_by(CourseGroup.name)))
 
 
-def _names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(session.execute(select(Person.id, Person.fullname).where(Person.id.in_(ids))).all())
-
-
-def _lines(session: Session, prompts: list[MentoringPrompt]) -> list[PromptLine]:
-    names = _names(session, {p.recipient_id for p in prompts})
-    return [PromptLine(p.id, p.rule, p.kind, names.get(p.recipient_id, ""), p.body,
-                       p.reason_code, p.created_at, p.sent_at, p.status, p.outcome,
-                       p.reply_seconds) for p in prompts]
+def _lines(prompts: list[MentoringPrompt]) -> list[PromptLine]:
+    return [PromptLine(p.id, p.rule, p.kind, p.recipient_id, p.body, p.reason_code,
+                       p.created_at, p.sent_at, p.status, p.outcome, p.reply_seconds)
+            for p in prompts]
 
 
 def review_lines(session: Session, course_id: int) -> list[PromptLine]:
     """Return the prompts waiting for the teacher's review, oldest first."""
-    return _lines(session, mentoring.review_queue(session, course_id))
+    return _lines(mentoring.review_queue(session, course_id))
 
 
 def prompt_log(session: Session, course_id: int, *, limit: int = 20) -> list[PromptLine]:
@@ -62,5 +55,5 @@ def prompt_log(session: Session, course_id: int, *, limit: int = 20) -> list[Pro
     prompts = list(session.scalars(select(MentoringPrompt).where(
         MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT)
         .order_by(MentoringPrompt.sent_at.desc(), MentoringPrompt.id.desc()).limit(limit)))
-    return _lines(session, prompts)
+    return _lines(prompts)
 

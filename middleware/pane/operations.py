@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
+from middleware.analytics import operations as analytics
+from middleware.analytics.reasons import Reason
 from middleware.mentoring import operations as mentoring
 from middleware.models import (
     LEARNER,
@@ -172,6 +174,7 @@ def open_questions(session: Session, course_id: int, person_id: int, *, now: dat
                    limit: int = 5) -> list[OpenQuestion]:
     """Return recent discussions of others that nobody has answered yet, oldest first."""
     course = session.get(Course, course_id)
+    visible = [-1, 0, *my_moodle_groups(session, course_id, person_id)]
     replied = select(Post.discussion_id).where(
         Post.course_id == course_id, Post.parent_moodle_id.is_not(None),
         Post.deleted.is_(False))
@@ -180,11 +183,53 @@ def open_questions(session: Session, course_id: int, person_id: int, *, now: dat
         .where(Discussion.course_id == course_id, Discussion.deleted.is_(False),
                Forum.type != "news", Forum.deleted.is_(False),
                Discussion.author_id != person_id, Discussion.id.not_in(replied),
+               Discussion.moodle_group_id.in_(visible),
                Discussion.created_at >= now - QUESTION_MAX_AGE)
         .order_by(Discussion.created_at).limit(limit)
     )
     return [OpenQuestion(d.id, d.name, moodle_discussion_url(course, d.moodle_discussion_id),
                          d.created_at) for d in discussions]
+
+
+def my_moodle_groups(session: Session, course_id: int, person_id: int) -> set[int]:
+    """Return the Moodle ids of the groups a person belongs to in a course."""
+    return set(session.scalars(select(CourseGroup.moodle_group_id).join(CourseGroup.members)
+                               .where(Enrolment.course_id == course_id,
+                                      Enrolment.person_id == person_id)))
+
+
+def questions_where_i_could_help(session: Session, course_id: int, person_id: int, *,
+                                 now: datetime, limit: int = 5) -> list[OpenQuestion]:
+    """Return unanswered questions, first those analytics ranked me as a good peer for."""
+    course = session.get(Course, course_id)
+    snapshot = analytics.latest_snapshot(session, course_id, window="all")
+    mine: list[OpenQuestion] = []
+    my_groups = my_moodle_groups(session, course_id, person_id)
+    for item in (snapshot.candidates.get("unanswered", []) if snapshot else []):
+        peer = next((p for p in item.get("peers", []) if p["person_id"] == person_id), None)
+        if peer is None:
+            continue
+        discussion = session.get(Discussion, item["discussion_id"])
+        if discussion is None or discussion.deleted or (
+                discussion.moodle_group_id not in (-1, 0) and
+                discussion.moodle_group_id not in my_groups):
+            continue
+        mine.append(OpenQuestion(discussion.id, discussion.name,
+                                 moodle_discussion_url(course, discussion.moodle_discussion_id),
+                                 discussion.created_at, _reason(peer.get("reason"))))
+    ranked = {question.discussion_id for question in mine}
+    others = [q for q in open_questions(session, course_id, person_id, now=now, limit=limit)
+              if q.discussion_id not in ranked]
+    return (mine + others)[:limit]
+
+
+def _reason(data: dict[str, Any] | None) -> str:
+    if not data:
+        return ""
+    try:
+        return Reason.from_json(data).render()
+    except KeyError:
+        return ""
 
 
 def _roles(session: Session, course_id: int, ids: set[int]) -> dict[int, str]:
@@ -334,7 +379,7 @@ def pane_overview(session: Session, course_id: int, person_id: int, *,
     return PaneOverview(
         peers=people_i_talk_with(session, course_id, person_id),
         suggestions=people_i_could_meet(session, course_id, person_id),
-        questions=open_questions(session, course_id, person_id, now=now),
+        questions=questions_where_i_could_help(session, course_id, person_id, now=now),
         prompts=prompts[:5],
         recognitions=[card(prompt) for prompt in thanks[:10]],
         ambassadors=[AmbassadorEntry(a.person_id, names.get(a.person_id, ""),

@@ -61,3 +61,53 @@ def test_sync_now_is_rate_limited(launch_as, small_course):
 def test_teacher_actions_need_csrf(launch_as):
     carla = launch_as("carla")
     assert carla.post("/dashboard/sync", csrf=False).status_code == 400
+
+
+def _analyse(small_course):
+    from middleware.analytics.operations import refresh_course_analytics
+
+    refresh_course_analytics(small_course.session, small_course.course.id)
+    small_course.session.commit()
+
+
+def test_dashboard_shows_the_analysed_community(launch_as, small_course):
+    _analyse(small_course)
+    html = launch_as("carla").get("/dashboard?window=all").get_data(as_text=True)
+    assert "Circolo has not analysed this course yet" not in html
+    assert "Learners who wrote" in html and 'class="figure-value"' in html
+    # The network: an accessible image, its legend and its table.
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="network" role="img"' in html
+    assert '<title id="network-title">Who replies to whom</title>' in html
+    assert 'aria-labelledby="network-title network-desc"' in html
+    assert "Teacher (square)" in html and "Isolated learner (hollow, dashed outline)" in html
+    assert "<caption" in html and "People, their role and their replies" in html
+    table = html.split("<caption", 1)[1].split("</table>", 1)[0]
+    for name in ("Giulia Rossi", "Marco Bianchi", "Sara Esposito"):
+        assert name in table
+    # Unanswered questions with their links to Moodle.
+    assert "Quale obiettivo per i ritratti?" in html
+
+
+def test_pseudonymise_hides_learner_names_everywhere_on_the_dashboard(launch_as, small_course):
+    _analyse(small_course)
+    html = launch_as("carla").get("/dashboard?window=all&pseudonymise=1").get_data(as_text=True)
+    for name in ("Giulia Rossi", "Marco Bianchi", "Sara Esposito", "Luca Romano"):
+        assert name not in html
+    assert "Learner 1" in html
+    assert 'name="pseudonymise" value="1" checked' in html
+
+
+def test_dashboard_filters_by_period_and_group(launch_as, small_course):
+    _analyse(small_course)
+    carla = launch_as("carla")
+    html = carla.get("/dashboard?window=7d").get_data(as_text=True)
+    assert '<option value="7d" selected>' in html
+    assert carla.get("/dashboard?window=bogus").status_code == 200
+
+
+def test_dashboard_in_italian_with_localised_numbers(launch_as, small_course):
+    _analyse(small_course)
+    html = launch_as("carla", locale="it").get("/dashboard?window=all").get_data(as_text=True)
+    assert '<html lang="it">' in html
+    assert "Salute della comunità" in html and "Chi risponde a chi" in html
+    assert "Studenti che hanno scritto" in html

@@ -1,0 +1,143 @@
+"""The dashboard's analytics sections: health, network, unanswered, isolated, candidates.
+
+Everything comes from analytics' stored snapshots: the page computes nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_datetime, format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from middleware.analytics import operations as analytics
+from middleware.analytics.reasons import Reason
+from middleware.mentoring import operations as mentoring
+from middleware.models import Course, CourseGroup, Discussion, Enrolment
+from middleware.models.analytics import AnalyticsSnapshot
+from middleware.pane.operations import moodle_discussion_url
+
+from .figures import health_figures
+from .network import build_network, legend
+
+
+def reason_text(data: Mapping[str, Any] | None) -> str:
+    """Render a stored reason in the request's language ("" when there is none)."""
+    if not data:
+        return ""
+    try:
+        return Reason.from_json(data).render()
+    except KeyError:
+        return ""
+
+
+def status_names() -> dict[str, str]:
+    return {"invited": _("invited"), "active": _("ambassador"), "declined": _("declined"),
+            "dismissed": _("dismissed"), "stepped_down": _("stepped down")}
+
+
+def _group_members(session: Session, group_id: int) -> set[int]:
+    return set(session.scalars(select(Enrolment.person_id).join(Enrolment.groups).where(
+        CourseGroup.id == group_id)))
+
+
+def network_rows(session: Session, course_id: int, snapshot: AnalyticsSnapshot,
+                 window: str, group_id: int | None) -> list[dict[str, Any]]:
+    """Per-person rows of the view (group views: course figures, replies inside the group)."""
+    if group_id is None:
+        return [{"person_id": row.person_id, "role": row.role, "posts": row.posts,
+                 "replies_given": row.replies_given, "replies_received": row.replies_received}
+                for row in analytics.snapshot_people(session, snapshot)]
+    course_view = analytics.latest_snapshot(session, course_id, window=window)
+    course_rows = ({row.person_id: row for row in analytics.snapshot_people(session, course_view)}
+                   if course_view else {})
+    given: dict[int, int] = defaultdict(int)
+    received: dict[int, int] = defaultdict(int)
+    for source, target, weight in snapshot.edges:
+        given[source] += weight
+        received[target] += weight
+    members = _group_members(session, group_id) | set(given) | set(received)
+    rows = []
+    for person_id in sorted(members):
+        known = course_rows.get(person_id)
+        if known is None and person_id not in given and person_id not in received:
+            continue
+        rows.append({"person_id": person_id, "role": known.role if known else "learner",
+                     "posts": known.posts if known else 0,
+                     "replies_given": given[person_id], "replies_received": received[person_id]})
+    return rows
+
+
+def fill_analytics(session: Session, course: Course, board: Any, *, now: datetime,
+                   label_of: Callable[[int], str]) -> None:
+    """Fill the board's health, network and attention sections from the latest snapshots."""
+    snapshot = analytics.latest_snapshot(session, course.id, window=board.window,
+                                         group_id=board.group_id)
+    if snapshot is None:
+        return
+    whole = snapshot if board.window == "all" else analytics.latest_snapshot(
+        session, course.id, window="all", group_id=board.group_id)
+    board.analysed = True
+    board.period_text = _("%(period)s · computed %(ago)s (%(when)s)",
+                          period=board.period_text,
+                          ago=format_timedelta(now - snapshot.computed_at, add_direction=True),
+                          when=format_datetime(snapshot.computed_at, "short"))
+    board.figures = health_figures(snapshot.health, whole.trend if whole else [])
+    candidates = (whole.candidates if whole else {}) or {}
+    isolated = candidates.get("isolated", [])
+    rows = network_rows(session, course.id, snapshot, board.window, board.group_id)
+    listed = {row["person_id"] for row in rows}
+    # Learners who never wrote have no row: add them so the picture shows them, unconnected.
+    rows += [{"person_id": item["person_id"], "role": "learner", "posts": 0,
+              "replies_given": 0, "replies_received": 0}
+             for item in isolated if item["person_id"] not in listed]
+    people = {row["person_id"] for row in rows if row["person_id"] > 0}
+    names = {person_id: label_of(person_id) for person_id in people}
+    board.network, board.network_rows = build_network(
+        rows, [edge for edge in snapshot.edges if edge[0] > 0 and edge[1] > 0], names,
+        [item["person_id"] for item in isolated], pseudonymise=False)
+    board.legend = legend()
+    board.isolated = [{"name": label_of(item["person_id"]), "reason": reason_text(item["reason"])}
+                      for item in isolated[:20]]
+    board.unanswered = _unanswered(session, course, candidates.get("unanswered", []), now,
+                                   label_of)
+    board.candidates = _candidates(session, course.id, snapshot.candidates.get("ambassadors", []),
+                                   label_of)
+
+
+def _unanswered(session: Session, course: Course, items: list[dict[str, Any]], now: datetime,
+                label_of: Callable[[int], str]) -> list[dict[str, Any]]:
+    ids = [item["discussion_id"] for item in items[:20]]
+    moodle_ids = dict(session.execute(select(Discussion.id, Discussion.moodle_discussion_id)
+                                      .where(Discussion.id.in_(ids))).all())
+    shown = []
+    for item in items[:20]:
+        created = datetime.fromisoformat(item["created"])
+        detail = [_("asked %(ago)s", ago=format_timedelta(now - created, add_direction=True))]
+        if item.get("author_id"):
+            detail.insert(0, label_of(item["author_id"]))
+        peers = [label_of(peer["person_id"]) for peer in item.get("peers", [])]
+        if peers:
+            detail.append(_("could answer: %(names)s", names=", ".join(peers)))
+        moodle_id = moodle_ids.get(item["discussion_id"])
+        shown.append({"title": item["title"], "detail": " · ".join(detail),
+                      "url": moodle_discussion_url(course, moodle_id) if moodle_id else "#"})
+    return shown
+
+
+def _candidates(session: Session, course_id: int, items: list[dict[str, Any]],
+                label_of: Callable[[int], str]) -> list[dict[str, Any]]:
+    names = status_names()
+    shown = []
+    for item in items[:10]:
+        # None: analytics proposes them but mentoring has not recorded a suggestion yet.
+        status = mentoring.ambassador_status(session, course_id, item["person_id"])
+        shown.append({"person_id": item["person_id"], "name": label_of(item["person_id"]),
+                      "reason": reason_text(item.get("reason")), "status": status,
+                      "status_text": names.get(status, "")})
+    return shown
