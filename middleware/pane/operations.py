@@ -15,6 +15,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from middleware.analytics import operations as analytics
+from middleware.analytics.metrics import METRIC_FIELDS
 from middleware.analytics.reasons import Reason
 from middleware.mentoring import operations as mentoring
 from middleware.models import (
@@ -284,7 +285,25 @@ def export_learner_data(session: Session, course_id: int, person_id: int) -> dic
         "privacy": {"hidden_from_suggestions": bool(privacy and privacy.hidden_from_suggestions)},
     }
     data.update(_mentoring_export(session, course_id, person_id))
+    data["metrics"] = _metrics_export(session, course_id, person_id)
     return data
+
+
+def _metrics_export(session: Session, course_id: int, person_id: int) -> list[dict[str, Any]]:
+    """Return the figures analytics stored about the person, one entry per course view."""
+    found = []
+    for audience in ("teacher", "learner"):
+        for window in ("7d", "30d", "all"):
+            snapshot = analytics.latest_snapshot(session, course_id, window=window,
+                                                 audience=audience)
+            row = analytics.person_metrics(session, snapshot, person_id) if snapshot else None
+            if row is None:
+                continue
+            figures = {name: getattr(row, name) for name in METRIC_FIELDS}
+            figures["last_activity"] = _iso(row.last_activity)
+            found.append({"window": window, "audience": audience,
+                          "computed_at": _iso(snapshot.computed_at), **figures})
+    return found
 
 
 def _mentoring_export(session: Session, course_id: int, person_id: int) -> dict[str, Any]:

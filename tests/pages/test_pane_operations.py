@@ -73,3 +73,17 @@ def test_export_contains_only_the_learners_own_data(small_course):
 def test_export_refuses_someone_not_enrolled(small_course):
     with pytest.raises(LookupError):
         export_learner_data(small_course.session, small_course.course.id, 99_999)
+
+
+def test_export_includes_the_figures_analytics_stored_about_me(small_course):
+    from middleware.analytics.operations import refresh_course_analytics
+
+    session, course_id = small_course.session, small_course.course.id
+    refresh_course_analytics(session, course_id)
+    giulia = small_course.people["giulia"]
+    data = export_learner_data(session, course_id, giulia.id)
+    views = {(m["audience"], m["window"]) for m in data["metrics"]}
+    assert ("teacher", "all") in views and ("learner", "all") in views
+    whole = next(m for m in data["metrics"] if (m["audience"], m["window"]) == ("teacher", "all"))
+    assert whole["posts"] == 2 and whole["replies_received"] == 3
+    json.dumps(data)
