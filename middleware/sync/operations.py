@@ -270,8 +270,12 @@ def run_sync(session: Session, course_id: int, *, key: str, reconcile_hour: int 
     checkpoint()
     run_id = run.id
 
+    renewed = [now()]
+
     def renewing_checkpoint() -> None:
-        acquire_sync_lease(session, course_id, holder, now=now())
+        if now() - renewed[0] > LEASE_TTL / 3:  # renew well before expiry, not at every unit
+            renewed[0] = now()
+            acquire_sync_lease(session, course_id, holder, now=renewed[0])
         checkpoint()
 
     client: MoodleClient | None = None

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
@@ -51,6 +51,12 @@ class CourseRecords:
         self.service_user_id = service_user_id
         self.changed = 0
         self._people: dict[str, Person] = {}
+        self._absent: set[str] = set()  # subjects looked up and not found
+        # On a first sync no post can be stored "elsewhere": skip those lookups.
+        self._had_posts = session.scalar(
+            select(Post.id).where(Post.course_id == course.id).limit(1)) is not None
+        self._new_posts: set[int] = set()
+        self._new_discussions: set[int] = set()
         self._forums = {f.moodle_forum_id: f for f in session.scalars(
             select(Forum).where(Forum.course_id == course.id))}
         self._discussions = {d.moodle_discussion_id: d for d in session.scalars(
@@ -60,47 +66,61 @@ class CourseRecords:
     # --- people ------------------------------------------------------------------------------
 
     def people(self, moodle_ids: Iterable[int]) -> dict[str, Person]:
-        """Return (and cache) the platform's people with these Moodle ids, creating none."""
-        wanted = [str(i) for i in set(moodle_ids) if str(i) not in self._people]
-        for start in range(0, len(wanted), _CHUNK):
-            for person in self.session.scalars(select(Person).where(
-                    Person.platform_id == self.course.platform_id,
-                    Person.subject.in_(wanted[start:start + _CHUNK]))):
-                self._people[person.subject] = person
+        """Load (and cache) the platform's people with these Moodle ids, creating none."""
+        wanted = [s for s in {str(i) for i in moodle_ids}
+                  if s not in self._people and s not in self._absent]
+        with self.session.no_autoflush:
+            for start in range(0, len(wanted), _CHUNK):
+                for person in self.session.scalars(select(Person).where(
+                        Person.platform_id == self.course.platform_id,
+                        Person.subject.in_(wanted[start:start + _CHUNK]))):
+                    self._people[person.subject] = person
+        self._absent.update(s for s in wanted if s not in self._people)
         return self._people
+
+    def ensure_people(self, entries: Iterable[tuple[int, str, bool]]) -> None:
+        """Create or update people from (Moodle id, full name, account deleted), one flush."""
+        entries = list(entries)
+        self.people(moodle_id for moodle_id, _, _ in entries)
+        created = False
+        for moodle_id, fullname, deleted in entries:
+            subject = str(moodle_id)
+            person = self._people.get(subject)
+            if person is None:
+                person = Person(platform_id=self.course.platform_id, subject=subject,
+                                moodle_user_id=moodle_id, fullname=fullname, deleted=deleted)
+                self.session.add(person)
+                self._people[subject] = person
+                self._absent.discard(subject)
+                self.changed += 1
+                created = True
+                continue
+            values: dict[str, Any] = {"moodle_user_id": moodle_id}
+            if deleted:
+                values["deleted"] = True
+            elif fullname:  # a deleted account's name reads "Deleted user": keep ours
+                values["fullname"] = fullname
+            if _assign(person, values):
+                self.changed += 1
+        if created:
+            self.session.flush()
 
     def person(self, moodle_id: int, fullname: str = "", *, deleted: bool = False) -> Person:
         """Return the person with this Moodle id (the LTI `sub`), creating it if unknown."""
-        subject = str(moodle_id)
-        person = self._people.get(subject) or self.people([moodle_id]).get(subject)
-        if person is None:
-            person = Person(platform_id=self.course.platform_id, subject=subject,
-                            moodle_user_id=moodle_id, fullname=fullname, deleted=deleted)
-            self.session.add(person)
-            self.session.flush()
-            self._people[subject] = person
-            self.changed += 1
-            return person
-        values: dict[str, Any] = {"moodle_user_id": moodle_id}
-        if deleted:
-            values["deleted"] = True
-        elif fullname:  # a deleted account's name reads "Deleted user": keep the one we knew
-            values["fullname"] = fullname
-        if _assign(person, values):
-            self.changed += 1
-        return person
+        self.ensure_people([(moodle_id, fullname, deleted)])
+        return self._people[str(moodle_id)]
 
     # --- roster ------------------------------------------------------------------------------
 
     def apply_roster(self, users: Sequence[EnrolledUser]) -> None:
         """Make enrolments, roles and groups match a complete roster of active participants."""
-        self.people(u.id for u in users)
+        self.ensure_people((u.id, u.fullname, False) for u in users)
         groups = self._course_groups()
         enrolments = {e.person_id: e for e in self.session.scalars(
             select(Enrolment).where(Enrolment.course_id == self.course.id)
             .options(selectinload(Enrolment.groups)))}
         for user in users:
-            person = self.person(user.id, user.fullname)
+            person = self._people[str(user.id)]
             if _assign(person, {"email": user.email or person.email,
                                 "lang": user.lang or person.lang,
                                 "timezone": person_timezone(user.timezone) or person.timezone,
@@ -209,6 +229,7 @@ class CourseRecords:
             local.forum = forum
             self.session.add(local)
             self._discussions[remote.id] = local
+            self._new_discussions.add(remote.id)
             self.changed += 1
         elif _assign(local, values):
             self.changed += 1
@@ -219,20 +240,24 @@ class CourseRecords:
                     now: datetime | None = None) -> int:
         """Make a discussion's posts match Moodle's complete list; return the rows changed."""
         before = self.changed
-        stored = {p.moodle_post_id: p for p in self.session.scalars(
-            select(Post).where(Post.discussion_id == discussion.id))}
-        elsewhere = [p.id for p in posts if p.id not in stored]
-        for start in range(0, len(elsewhere), _CHUNK):  # moved here by a discussion split
-            for post in self.session.scalars(select(Post).where(
-                    Post.course_id == self.course.id,
-                    Post.moodle_post_id.in_(elsewhere[start:start + _CHUNK]))):
-                stored[post.moodle_post_id] = post
-        self.people(p.author.id for p in posts if p.author.id)
+        stored: dict[int, Post] = {}
+        with self.session.no_autoflush:
+            if discussion.moodle_discussion_id not in self._new_discussions:
+                stored = {p.moodle_post_id: p for p in self.session.scalars(
+                    select(Post).where(Post.discussion_id == discussion.id))}
+            elsewhere = [p.id for p in posts if p.id not in stored]
+            if not self._had_posts:  # only rows this sync wrote can be elsewhere
+                elsewhere = [i for i in elsewhere if i in self._new_posts]
+            for start in range(0, len(elsewhere), _CHUNK):  # moved by a discussion split
+                for post in self.session.scalars(select(Post).where(
+                        Post.course_id == self.course.id,
+                        Post.moodle_post_id.in_(elsewhere[start:start + _CHUNK]))):
+                    stored[post.moodle_post_id] = post
+        self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
+                           for p in posts if p.author.id)
+        new_rows: list[dict[str, Any]] = []
         for remote in posts:
-            author = None
-            if remote.author.id:
-                author = self.person(remote.author.id, remote.author.fullname,
-                                     deleted=remote.author.isdeleted)
+            author = self._people[str(remote.author.id)] if remote.author.id else None
             values = {
                 "discussion_id": discussion.id, "parent_moodle_id": remote.parentid,
                 "author_id": author.id if author else None,
@@ -249,11 +274,15 @@ class CourseRecords:
                 values["message_html"] = sanitise_html(remote.message)
                 values["message_text"] = html_to_text(remote.message)
             if local is None:
-                self.session.add(Post(course_id=self.course.id, moodle_post_id=remote.id,
-                                      **values))
+                new_rows.append({"course_id": self.course.id, "moodle_post_id": remote.id,
+                                 **values})
+                self._new_posts.add(remote.id)
                 self.changed += 1
             elif _assign(local, values):
                 self.changed += 1
+        if new_rows:
+            # One multi-row INSERT: a first sync writes thousands of posts.
+            self.session.execute(insert(Post), new_rows)
         for gone in stored.values():  # Moodle deletes rows outright: keep ours, marked
             if not gone.deleted and gone.discussion_id == discussion.id:
                 gone.deleted = True

@@ -153,7 +153,8 @@ class MoodleDouble:
         self.functions = set(functions)
         self.latency = 0.0
         self.calls: Counter[str] = Counter()
-        self.server_seconds = 0.0
+        self.server_seconds = 0.0  # inside `handle` (the web-service logic)
+        self.http_seconds = 0.0  # the whole WSGI request (when served by `main`)
         self.denied: dict[str, str] = {}
         self._failures: list[tuple[str, str | None]] = []
         self.conversations: dict[frozenset[int], Conversation] = {}
@@ -180,6 +181,7 @@ class MoodleDouble:
         with self.lock:
             self.calls.clear()
             self.server_seconds = 0.0
+            self.http_seconds = 0.0
 
     # --- dispatch ---------------------------------------------------------------------------------
 
@@ -438,7 +440,9 @@ class MoodleDouble:
         with self.lock:
             if action == "stats":
                 return {"calls": dict(self.calls), "total_calls": self.total_calls,
-                        "server_seconds": self.server_seconds}
+                        "server_seconds": self.server_seconds,
+                        "http_seconds": self.http_seconds,
+                        "process_cpu_seconds": time.process_time()}
             if action == "reset_stats":
                 self.reset_stats()
                 return {}
@@ -557,28 +561,6 @@ def spawn_double(*, token: str = DEFAULT_TOKEN, **community: Any) -> Iterator[Re
         process.wait(timeout=10)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve a Moodle web-service double.")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--token", default=DEFAULT_TOKEN)
-    for name, default in (("seed", 7), ("learners", 40), ("discussions", 60), ("posts", 300)):
-        parser.add_argument(f"--{name}", type=int, default=default)
-    parser.add_argument("--latency", type=float, default=0.0)
-    options = parser.parse_args()
-    community = generate_community(seed=options.seed, learners=options.learners,
-                                   discussions=options.discussions, posts=options.posts)
-    double = MoodleDouble(community, token=options.token)
-    double.latency = options.latency
-    server = make_server("127.0.0.1", options.port, create_app(double), threaded=True)
-    community.siteurl = f"http://127.0.0.1:{server.port}"
-    print(community.siteurl, flush=True)
-    server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()
-
-
 def mock_double(http_mock: Any, double: MoodleDouble, url: str) -> None:
     """Serve the double through a `responses` mock at `url` (no server, no thread)."""
     from urllib.parse import parse_qsl
@@ -591,3 +573,74 @@ def mock_double(http_mock: Any, double: MoodleDouble, url: str) -> None:
         return status, headers, body
 
     http_mock.add_callback(responses.POST, url.rstrip("/") + SERVER_PATH, callback=answer)
+
+
+class _TimedApp:
+    """WSGI middleware: the whole request's time inside the double, as X-Double-Seconds."""
+
+    def __init__(self, app: Flask, double: MoodleDouble) -> None:
+        self.app = app
+        self.double = double
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers, exc_info=exc_info)
+            return lambda _data: None
+
+        body = b"".join(self.app(environ, capture))
+        spent = time.perf_counter() - started
+        headers = [(k, v) for k, v in captured["headers"] if k != "X-Double-Seconds"]
+        headers.append(("X-Double-Seconds", f"{spent:.6f}"))
+        with self.double.lock:
+            self.double.http_seconds += spent
+        start_response(captured["status"], headers, captured["exc_info"])
+        return [body]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a Moodle web-service double.")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    for name, default in (("seed", 7), ("learners", 40), ("discussions", 60), ("posts", 300)):
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--latency", type=float, default=0.0)
+    options = parser.parse_args()
+    community = generate_community(seed=options.seed, learners=options.learners,
+                                   discussions=options.discussions, posts=options.posts)
+    double = MoodleDouble(community, token=options.token)
+    double.latency = options.latency
+    port = options.port or _free_port()
+    community.siteurl = f"http://127.0.0.1:{port}"
+    # gunicorn (one process, threads, keep-alive): werkzeug's development server closes
+    # every connection, which would make the double look slower than Moodle's PHP-FPM.
+    from gunicorn.app.base import BaseApplication
+
+    class DoubleApplication(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"127.0.0.1:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("keepalive", 30)
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set("when_ready", lambda _server: print(community.siteurl, flush=True))
+
+        def load(self) -> Any:
+            return _TimedApp(create_app(double), double)
+
+    DoubleApplication().run()
+
+
+if __name__ == "__main__":
+    main()
