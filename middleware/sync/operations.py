@@ -4,9 +4,10 @@ Incremental by default: a forum's discussions are listed newest last post first 
 at the first non-pinned discussion not newer than the forum's watermark (minus a small overlap);
 posts are re-read only for discussions whose `timemodified` or `numreplies` changed. A full
 reconciliation (nightly) re-reads everything, catching edits and deletions that Moodle's sort key
-does not reveal. Work is handed to `checkpoint()` (the caller's commit) after each discussion and
-each forum, and a forum's watermark only moves once all its discussions are stored, so a sync
-interrupted anywhere and run again ends in the same state as an uninterrupted one.
+does not reveal. Work is handed to `checkpoint()` (the caller's commit) every few discussions
+(each stored whole, with its posts) and after each forum, and a forum's watermark only moves once
+all its discussions are stored, so a sync interrupted anywhere and run again ends in the same
+state as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 DISCUSSIONS_PER_PAGE = 50
 #: Participants per page of `core_enrol_get_enrolled_users`.
 ROSTER_PAGE = 500
+#: Discussions stored between two checkpoints (commits): fewer commits, little lost work.
+CHECKPOINT_EVERY = 20
 #: Seconds of overlap below the watermark: Moodle's comparison is strict and writes commit late.
 WATERMARK_OVERLAP = 60
 #: An incremental sync re-reads the roster when it is older than this.
@@ -118,7 +121,7 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
     newest = forum.watermark
     listed: set[int] = set()
     complete = True
-    read = 0
+    read = pending = 0
     page = 0
     while True:
         discussions = client.get_forum_discussions(forum.moodle_forum_id, sortorder=1,
@@ -135,7 +138,7 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
             newest = max(newest, remote.timemodified)
             if not (full or records.needs_posts(remote, forum)):
                 if _refresh_listing(records, forum, remote):
-                    checkpoint()
+                    pending += 1
                 continue
             try:
                 posts = client.get_discussion_posts(remote.id)
@@ -151,7 +154,12 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
             discussion = records.apply_discussion(forum, remote)
             records.apply_posts(discussion, posts.posts, now)
             read += 1
-            checkpoint()
+            pending += 1
+            if pending >= CHECKPOINT_EVERY:
+                # A discussion is stored whole with its posts, so a crash between two
+                # checkpoints only means reading those discussions again.
+                checkpoint()
+                pending = 0
         if reached_known or len(discussions) < DISCUSSIONS_PER_PAGE:
             break
         page += 1

@@ -194,7 +194,9 @@ class BrokenAfter(MoodleClient):
 @pytest.mark.parametrize("failure", [RuntimeError("worker killed"),
                                      MoodleUnavailable("gone", errorcode="unavailable")])
 def test_interrupted_at_any_point_then_resumed_equals_uninterrupted(db_session, settings,
-                                                                    http_mock, sync, failure):
+                                                                    http_mock, sync, failure,
+                                                                    monkeypatch):
+    monkeypatch.setattr(operations, "CHECKPOINT_EVERY", 3)  # crashes inside and between batches
     community = generate_community(seed=8, learners=10, discussions=7, posts=30)
     double = MoodleDouble(community, token=TOKEN)
     mock_double(http_mock, double, MOODLE)
