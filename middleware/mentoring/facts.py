@@ -127,12 +127,32 @@ class CourseFacts:
     def is_learner(self, person_id: int | None) -> bool:
         return self.role(person_id) == LEARNER
 
+    def _counts_as_answer(self, post: PostFact, to_author: int | None) -> bool:
+        return (post.author_id != to_author
+                and self.role(post.author_id) in (LEARNER, TEACHER))
+
+    @cached_property
+    def _answers(self) -> dict[int, list[PostFact]]:
+        answers: dict[int, list[PostFact]] = {}
+        for discussion_id, posts in self.posts_by_discussion.items():
+            discussion = self.discussions.get(discussion_id)
+            if discussion is not None:
+                answers[discussion_id] = [p for p in posts if self._counts_as_answer(
+                    p, discussion.author_id)]
+        return answers
+
+    @cached_property
+    def _direct_replies(self) -> dict[int, list[PostFact]]:
+        replies: dict[int, list[PostFact]] = defaultdict(list)
+        for post in sorted(self.posts, key=lambda p: (p.created_at, p.id)):
+            parent = self.post_by_id.get(post.parent_id) if post.parent_id else None
+            if parent is not None and self._counts_as_answer(post, parent.author_id):
+                replies[parent.id].append(post)
+        return replies
+
     def answers(self, discussion_id: int) -> list[PostFact]:
         """Posts in a discussion by someone other than its author (teachers count, bots not)."""
-        discussion = self.discussions[discussion_id]
-        return [p for p in self.posts_by_discussion.get(discussion_id, ())
-                if p.author_id != discussion.author_id
-                and self.role(p.author_id) in (LEARNER, TEACHER)]
+        return self._answers.get(discussion_id, [])
 
     def first_answer(self, discussion_id: int) -> PostFact | None:
         answers = self.answers(discussion_id)
@@ -143,9 +163,7 @@ class CourseFacts:
         discussion = self.discussions.get(post.discussion_id)
         if discussion is not None and post.id == discussion.first_post_id:
             return self.answers(post.discussion_id)
-        return [p for p in self.posts_by_discussion.get(post.discussion_id, ())
-                if p.parent_id == post.id and p.author_id != post.author_id
-                and self.role(p.author_id) in (LEARNER, TEACHER)]
+        return self._direct_replies.get(post.id, [])
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,11 @@ class Budget:
             if prompt.created_at > now - DAY:
                 self._course_today += 1
 
+    @property
+    def course_full(self) -> bool:
+        """Tell whether the course's daily cap is reached (capped prompts cannot go today)."""
+        return self._course_today >= self.settings.course_daily_cap
+
     def weekly_cap(self, person_id: int) -> int:
         if person_id in self.history.active_ambassadors:
             return self.settings.ambassador_weekly_cap

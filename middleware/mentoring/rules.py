@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from .facts import (
     AMBASSADOR,
@@ -30,7 +31,7 @@ from .facts import (
     RuleSettings,
     Skip,
 )
-from .policy import Budget
+from .policy import DAILY_CAP, Budget
 
 
 def evaluate(facts: CourseFacts, settings: RuleSettings, history: History,
@@ -119,6 +120,9 @@ class _Run:
                               discussion_id=discussion.id, about_person_id=discussion.author_id)
 
     def _route(self, discussion_id: int, author_id: int | None, k: int, reason: dict) -> None:
+        if self.budget.course_full:  # nobody can be asked today: say so once, not per peer
+            self.skipped.append(Skip(UNANSWERED, ROUTE_PEER, None, DAILY_CAP, discussion_id))
+            return
         exclude = {author_id} if author_id is not None else set()
         chosen = 0
         # One of the k goes to an ambassador with room in their queue, if one is ranked at all.
@@ -163,10 +167,11 @@ class _Run:
                     self._bridge(member.id, "silent", posts[-1].discussion_id,
                                  {"days": (self.now - posts[-1].created_at).days})
             elif member.first_seen_at and self.now - member.first_seen_at >= silent:
-                self._bridge(member.id, "never_posted", self._liveliest_discussion(),
+                self._bridge(member.id, "never_posted", self._liveliest,
                              {"days": (self.now - member.first_seen_at).days})
 
-    def _liveliest_discussion(self) -> int | None:
+    @cached_property
+    def _liveliest(self) -> int | None:
         """Return the question discussion with the most posts in the last two weeks."""
         since = self.now - timedelta(days=14)
         best = max(((sum(1 for p in posts if p.created_at >= since), d) for d, posts
