@@ -125,3 +125,12 @@ def test_metrics_show_the_last_sync_per_active_course(app, client, db_session, c
     assert f"circolo_sync_last_calls{label} 1.0" in body
     assert "circolo_sync_failing_courses 1.0" in body
     assert f"circolo_sync_last_success_timestamp_seconds{label}" in body
+
+
+def test_sync_now_runs_the_sync_task_once_committed(app, db_session, course, moodle):
+    request_sync(db_session, course.id, requested_by=None)
+    assert last_sync(db_session, course.id) is None  # nothing before the commit
+    db_session.commit()  # immediate queue: the task runs now, in its own session
+    db_session.expire_all()
+    run = last_sync(db_session, course.id)
+    assert run is not None and run.trigger == "manual" and run.status == SUCCEEDED
