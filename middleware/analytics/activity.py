@@ -73,6 +73,14 @@ def is_peer(person: PersonRecord | None) -> bool:
             and not person.deleted)
 
 
+def contains(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Tell which `values` are in `sorted_ids` (a sorted array): np.isin, faster when small."""
+    if not len(sorted_ids):
+        return np.zeros(len(values), bool)
+    slot = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return sorted_ids[slot] == values
+
+
 def anonymous_node(discussion_id: int) -> int:
     """Return the node id standing for the hidden authors of one discussion (always negative).
 
@@ -163,6 +171,11 @@ class CourseActivity:
         """Return the ids of people with an active enrolment (sorted)."""
         return np.array(sorted(p.id for p in self.people if p.active and not p.deleted),
                         np.int64)
+
+    @cached_property
+    def peer_ids(self) -> np.ndarray:
+        """Return the ids of people who may be proposed as peers (`is_peer`), sorted."""
+        return np.array(sorted(p.id for p in self.people if is_peer(p)), np.int64)
 
     @cached_property
     def _role_table(self) -> tuple[np.ndarray, np.ndarray]:

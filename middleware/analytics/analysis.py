@@ -8,6 +8,9 @@ is computed for teacher views only: brokerage is a figure for teachers, never sh
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,7 +26,13 @@ from .candidates import (
 )
 from .graph import AUDIENCES, TEACHER_AUDIENCE, WINDOWS, View, build_graph
 from .health import course_health, discussion_table, weekly_trend
-from .metrics import StructureEngine, ViewMetrics, compute_metrics, igraph_structure
+from .metrics import (
+    StructureEngine,
+    ViewMetrics,
+    compute_metrics,
+    igraph_structure,
+    single_thread,
+)
 
 #: How many of each list a snapshot keeps (the health figures hold the full counts).
 LIMITS = {"ambassadors": 20, "brokers": 20, "isolated": 200, "unanswered": 200}
@@ -53,17 +62,33 @@ def views_of(activity: CourseActivity, *, groups: bool = True) -> list[View]:
     return views
 
 
+@contextmanager
+def _timed(timings: dict[str, float] | None, phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    if timings is not None:
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+
+
 def analyse_activity(activity: CourseActivity, *, structure: StructureEngine = igraph_structure,
-                     groups: bool = True, suggest_peers: bool = True, seed: int = 0
-                     ) -> list[ViewAnalysis]:
-    """Analyse every view of a course."""
-    tables = {audience: discussion_table(activity, teacher_view=audience == TEACHER_AUDIENCE)
-              for audience in AUDIENCES}
-    isolated = isolated_learners(activity, silent_days=SILENT_DAYS)
-    unanswered = unanswered_discussions(activity, older_than=UNANSWERED_AFTER)
+                     groups: bool = True, suggest_peers: bool = True, seed: int = 0,
+                     timings: dict[str, float] | None = None) -> list[ViewAnalysis]:
+    """Analyse every view of a course (`timings`, if given, gets seconds per phase)."""
+    with single_thread():
+        return _analyse(activity, structure, groups, suggest_peers, seed, timings)
+
+
+def _analyse(activity: CourseActivity, structure: StructureEngine, groups: bool,
+             suggest_peers: bool, seed: int, timings: dict[str, float] | None
+             ) -> list[ViewAnalysis]:
+    with _timed(timings, "candidates"):
+        tables = {audience: discussion_table(activity, teacher_view=audience == TEACHER_AUDIENCE)
+                  for audience in AUDIENCES}
+        isolated = isolated_learners(activity, silent_days=SILENT_DAYS)
+        unanswered = unanswered_discussions(activity, older_than=UNANSWERED_AFTER)
     suggestions: dict[int, list[dict[str, Any]]] = {}
-    if suggest_peers:
-        for item in unanswered[:SUGGEST_FOR]:
+    with _timed(timings, "peer suggestions"):
+        for item in unanswered[:SUGGEST_FOR] if suggest_peers else ():
             suggestions[item.discussion_id] = [
                 peer.to_json() for peer in
                 rank_peers_for_discussion(activity, item.discussion_id, k=SUGGESTED_PEERS)]
@@ -78,17 +103,23 @@ def analyse_activity(activity: CourseActivity, *, structure: StructureEngine = i
             unanswered_in.setdefault(item.group_id, []).append(item)
     results = []
     for view in views_of(activity, groups=groups):
-        graph = build_graph(activity, view)
-        metrics = compute_metrics(graph, structure=structure, seed=seed,
-                                  betweenness=view.teacher_view)
-        table = tables[view.audience]
-        health = course_health(graph, table, now=activity.now_ts)
-        trend = weekly_trend(activity, view, table) if view.window == "all" else []
+        kind = "course views" if view.group_id is None else "group views"
+        with _timed(timings, f"{kind}: graphs"):
+            graph = build_graph(activity, view)
+        with _timed(timings, f"{kind}: metrics"):
+            metrics = compute_metrics(graph, structure=structure, seed=seed,
+                                      betweenness=view.teacher_view)
+        with _timed(timings, f"{kind}: health and trend"):
+            table = tables[view.audience]
+            health = course_health(graph, table, now=activity.now_ts)
+            trend = weekly_trend(activity, view, table) if view.window == "all" else []
         candidates: dict[str, list[dict[str, Any]]] = {
             "ambassadors": [c.to_json() for c in
                             ambassador_candidates(activity, metrics, limit=LIMITS["ambassadors"])],
-            "brokers": [{"person_id": row["person_id"], "betweenness": row["betweenness"]}
-                        for row in metrics.top("betweenness", limit=LIMITS["brokers"])],
+            "brokers": [
+                {"person_id": int(graph.node_ids[i]),
+                 "betweenness": float(metrics.values["betweenness"][i])}
+                for i in metrics.top_indices("betweenness", limit=LIMITS["brokers"]).tolist()],
         }
         if view.window == "all":
             chosen = isolated_in.get(view.group_id, [])

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .activity import CourseActivity, is_peer
+from .activity import CourseActivity, contains, is_peer
 from .graph import View, build_graph
 from .health import discussion_table
 from .metrics import ViewMetrics
@@ -77,9 +77,7 @@ def ambassador_candidates(activity: CourseActivity, metrics: ViewMetrics, *, lim
     """Rank learners who answer others, in conversations that go both ways, across groups."""
     values = metrics.values
     ids = metrics.node_ids
-    eligible = np.array([is_peer(activity.person_by_id.get(int(i))) for i in ids.tolist()],
-                        bool) if len(ids) else np.zeros(0, bool)
-    eligible &= values["answered"] >= 2
+    eligible = contains(activity.peer_ids, ids) & (values["answered"] >= 2)
     index = np.flatnonzero(eligible)
     if not len(index) or limit <= 0:
         return []

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from .activity import NO_PARENT, CourseActivity
+from .activity import NO_PARENT, CourseActivity, contains
 
 #: The time windows analysed, by their stored names (None: the whole course).
 WINDOWS: dict[str, timedelta | None] = {
@@ -133,7 +133,7 @@ def build_graph(activity: CourseActivity, view: View) -> InteractionGraph:
     scope = activity.enrolled_ids
     if view.group_id is not None:
         members = activity.group_members.get(view.group_id, np.zeros(0, np.int64))
-        scope = members[np.isin(members, scope)]
+        scope = members[contains(scope, members)]
     author = columns.author[mask]
     parent = columns.parent_author[mask]
     known_parent = parent != NO_PARENT
@@ -161,7 +161,7 @@ def build_graph(activity: CourseActivity, view: View) -> InteractionGraph:
         until=until,
         node_ids=node_ids,
         roles=roles,
-        in_scope=np.isin(node_ids, scope),
+        in_scope=contains(scope, node_ids),
         sources=sources.astype(np.int64),
         targets=targets.astype(np.int64),
         weights=counts.astype(np.float64),

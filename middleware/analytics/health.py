@@ -187,40 +187,70 @@ def weekly_trend(activity: CourseActivity, view: View, table: DiscussionTable, *
     slot, started_week = slot[question], started_week[question]
     created, delay = table.created[slot], table.first_reply[slot] - table.created[slot]
     now = activity.now_ts
+    questions = tally(started_week)
+    unanswered = {}
+    for label, after in UNANSWERED_AFTER.items():
+        judged = created <= now - after
+        late = judged & ~(delay <= after)
+        unanswered[label] = (tally(started_week[late]).tolist(),
+                             tally(started_week[judged]).tolist())
+    answered = ~np.isnan(delay)
+    medians = _weekly_median(started_week[answered], delay[answered], count)
 
+    columns = {
+        "active": active.tolist(), "nodes": nodes.tolist(), "edges": edges.tolist(),
+        "mutual": mutual.tolist(), "interactions": interactions.tolist(),
+        "teacher": teacher_interactions.tolist(), "never_active": never_active.tolist(),
+        "never_replied_to": never_replied_to.tolist(), "questions": questions.tolist(),
+        "starting": starting.tolist(), "replies": replies.tolist(),
+    }
+    enrolled_count = int(enrolled.sum())
     trend = []
     for w, start in enumerate(starts):
-        in_week = started_week == w
-        answered = np.sort(delay[in_week & ~np.isnan(delay)])
+        c = {name: values[w] for name, values in columns.items()}
+        isolated = c["never_active"] + c["never_replied_to"]
         figures: dict[str, Any] = {
             "week_start": start.date().isoformat(),
-            "enrolled_learners": int(enrolled.sum()),
-            "active_learners": int(active[w]),
-            "active_share": _safe_ratio(active[w], enrolled.sum()),
-            "nodes": int(nodes[w]),
-            "edges": int(edges[w]),
-            "interactions": int(interactions[w]),
-            "density": _safe_ratio(edges[w], nodes[w] * (nodes[w] - 1)),
-            "reciprocity": _safe_ratio(mutual[w], edges[w]),
-            "teacher_share": _safe_ratio(teacher_interactions[w], interactions[w]),
-            "isolated_learners": int(never_active[w] + never_replied_to[w]),
-            "isolated_share": _safe_ratio(never_active[w] + never_replied_to[w], enrolled.sum()),
-            "never_active": int(never_active[w]),
-            "never_replied_to": int(never_replied_to[w]),
-            "questions": int(in_week.sum()),
+            "enrolled_learners": enrolled_count,
+            "active_learners": c["active"],
+            "active_share": _safe_ratio(c["active"], enrolled_count),
+            "nodes": c["nodes"],
+            "edges": c["edges"],
+            "interactions": c["interactions"],
+            "density": _safe_ratio(c["edges"], c["nodes"] * (c["nodes"] - 1)),
+            "reciprocity": _safe_ratio(c["mutual"], c["edges"]),
+            "teacher_share": _safe_ratio(c["teacher"], c["interactions"]),
+            "isolated_learners": isolated,
+            "isolated_share": _safe_ratio(isolated, enrolled_count),
+            "never_active": c["never_active"],
+            "never_replied_to": c["never_replied_to"],
+            "questions": c["questions"],
         }
-        for label, after in UNANSWERED_AFTER.items():
-            judged = in_week & (created <= now - after)
-            late = judged & ~(delay <= after)
-            figures[f"unanswered_{label}"] = int(late.sum())
-            figures[f"unanswered_{label}_share"] = _safe_ratio(late.sum(), judged.sum())
-        figures["median_first_reply_seconds"] = (
-            float(np.median(answered)) if len(answered) else None)
-        figures["starting_posts"] = int(starting[w])
-        figures["replies"] = int(replies[w])
-        figures["conversation_ratio"] = _safe_ratio(replies[w], starting[w])
+        for label, (late, judged) in unanswered.items():
+            figures[f"unanswered_{label}"] = late[w]
+            figures[f"unanswered_{label}_share"] = _safe_ratio(late[w], judged[w])
+        figures["median_first_reply_seconds"] = medians[w]
+        figures["starting_posts"] = c["starting"]
+        figures["replies"] = c["replies"]
+        figures["conversation_ratio"] = _safe_ratio(c["replies"], c["starting"])
         trend.append(figures)
     return trend
+
+
+def _weekly_median(weeks: np.ndarray, values: np.ndarray, count: int) -> list[float | None]:
+    """Return the median of `values` in each week (None for weeks without any)."""
+    medians: list[float | None] = [None] * count
+    if not len(values):
+        return medians
+    order = np.lexsort((values, weeks))
+    weeks, values = weeks[order], values[order]
+    sizes = np.bincount(weeks, minlength=count)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    for w in np.flatnonzero(sizes).tolist():
+        lo = starts[w] + (sizes[w] - 1) // 2
+        hi = starts[w] + sizes[w] // 2
+        medians[w] = float((values[lo] + values[hi]) / 2)
+    return medians
 
 
 def weekly_trend_by_graphs(activity: CourseActivity, view: View, table: DiscussionTable, *,

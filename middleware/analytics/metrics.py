@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .activity import ROLE_CODES, ROLE_NAMES
 from .graph import InteractionGraph
@@ -18,8 +19,11 @@ from .graph import InteractionGraph
 #: Up to this many connected nodes betweenness is exact; above it, pivot-sampled.
 EXACT_BETWEENNESS_LIMIT = 2500
 #: Pivots (BFS sources) of the sampled betweenness; the estimate is scaled by n / pivots.
-BETWEENNESS_PIVOTS = 1024
+BETWEENNESS_PIVOTS = 768
 PAGERANK_DAMPING = 0.85
+
+#: From this many nodes, one view's metrics run single-threaded on their own (see `single_thread`).
+SINGLE_THREAD_FROM = 2000
 
 #: Per-person figures, in the order they are stored.
 METRIC_FIELDS = (
@@ -56,25 +60,40 @@ StructureEngine = Callable[..., Structure]
 def choose_pivots(graph: InteractionGraph, *, exact_limit: int = EXACT_BETWEENNESS_LIMIT,
                   pivots: int = BETWEENNESS_PIVOTS, seed: int = 0
                   ) -> tuple[np.ndarray | None, BetweennessMethod]:
-    """Return the BFS sources of a sampled betweenness (None for exact) and the method."""
-    connected = np.flatnonzero(connected_mask(graph))
-    if len(connected) <= max(exact_limit, pivots):
+    """Return the BFS sources of a sampled betweenness (None for exact) and the method.
+
+    Pivots are drawn among the nodes that replied to someone: a source without out-edges
+    adds nothing to any betweenness, so leaving those out keeps the estimate unbiased (it is
+    scaled by the size of that population) with less variance for the same work.
+    """
+    population = np.flatnonzero(source_mask(graph))
+    if len(population) <= max(exact_limit, pivots):
         return None, BetweennessMethod("exact")
     rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(connected, size=pivots, replace=False))
+    chosen = np.sort(rng.choice(population, size=pivots, replace=False))
     return chosen, BetweennessMethod("sampled", pivots)
 
 
-def connected_mask(graph: InteractionGraph) -> np.ndarray:
-    n = graph.node_count
-    return (np.bincount(graph.sources, minlength=n) + np.bincount(graph.targets, minlength=n)) > 0
+def single_thread() -> threadpool_limits:
+    """Keep native libraries (igraph's OpenMP PageRank, BLAS) on one thread.
+
+    The worker shares two cores with the web processes: OpenMP threads that spin waiting for
+    a busy core made PageRank 10 to 100 times slower, and erratic, on a loaded machine.
+    """
+    return threadpool_limits(limits=1)
 
 
-def _normalise_betweenness(raw: np.ndarray, graph: InteractionGraph,
-                           pivots: np.ndarray | None) -> np.ndarray:
+def source_mask(graph: InteractionGraph) -> np.ndarray:
+    """Tell which nodes have out-edges (replied to someone): the only useful BFS sources."""
+    return np.bincount(graph.sources, minlength=graph.node_count) > 0
+
+
+def normalise_betweenness(raw: np.ndarray, graph: InteractionGraph,
+                          pivots: np.ndarray | None) -> np.ndarray:
+    """Scale pivot sums up to all sources, then normalise as networkx (by (n-1)(n-2))."""
     n = graph.node_count
     if pivots is not None and len(pivots):
-        raw = raw * (int(connected_mask(graph).sum()) / len(pivots))
+        raw = raw * (int(source_mask(graph).sum()) / len(pivots))
     scale = (n - 1) * (n - 2)
     return raw / scale if scale > 0 else np.zeros(n)
 
@@ -97,7 +116,7 @@ def igraph_structure(graph: InteractionGraph, pivots: np.ndarray | None, *,
     pagerank = np.asarray(g.pagerank(directed=True, damping=PAGERANK_DAMPING, weights=weights))
     undirected = g.as_undirected(mode="collapse")
     coreness = np.asarray(undirected.coreness(mode="all"), np.int64)
-    return Structure(_normalise_betweenness(raw, graph, pivots), pagerank, coreness)
+    return Structure(normalise_betweenness(raw, graph, pivots), pagerank, coreness)
 
 
 def networkx_structure(graph: InteractionGraph, pivots: np.ndarray | None, *,
@@ -112,16 +131,30 @@ def networkx_structure(graph: InteractionGraph, pivots: np.ndarray | None, *,
     elif pivots is None:
         raw = nx.betweenness_centrality(g, normalized=False)
     else:
-        raw = nx.betweenness_centrality_subset(g, sources=pivots.tolist(), targets=list(g),
-                                               normalized=False)
+        raw = networkx_pivot_betweenness(g, pivots.tolist())
     pagerank = nx.pagerank(g, alpha=PAGERANK_DAMPING, weight="weight") if n else {}
     core = nx.core_number(g.to_undirected(as_view=True)) if n else {}
     order = range(n)
     return Structure(
-        _normalise_betweenness(np.array([raw[i] for i in order], float), graph, pivots),
+        normalise_betweenness(np.array([raw[i] for i in order], float), graph, pivots),
         np.array([pagerank[i] for i in order], float),
         np.array([core[i] for i in order], np.int64),
     )
+
+
+def networkx_pivot_betweenness(g: Any, pivots: list[int]) -> dict[int, float]:
+    """Sum networkx's Brandes dependencies from `pivots`: what `betweenness_centrality(k=...)`
+    does inside, with the pivots chosen by the caller (the same as igraph's `sources`)."""
+    from networkx.algorithms.centrality.betweenness import (
+        _accumulate_basic,
+        _single_source_shortest_path_basic,
+    )
+
+    betweenness = dict.fromkeys(g, 0.0)
+    for source in pivots:
+        stack, predecessors, sigma, _ = _single_source_shortest_path_basic(g, source)
+        betweenness, _ = _accumulate_basic(betweenness, stack, predecessors, sigma, source)
+    return betweenness
 
 
 @dataclass(frozen=True)
@@ -167,16 +200,22 @@ class ViewMetrics:
         for index in np.flatnonzero(keep).tolist():
             yield self._row(index)
 
+    def top_indices(self, metric: str, *, limit: int, roles: tuple[str, ...] | None = None
+                    ) -> np.ndarray:
+        """Return the node indices of the `limit` people highest on `metric` (ties by id)."""
+        values = np.nan_to_num(self.values[metric])
+        keep = (self.graph.node_ids > 0) & (values > 0)
+        if roles is not None:
+            keep &= np.isin(self.graph.roles, [ROLE_CODES[r] for r in roles])
+        candidates = np.flatnonzero(keep)
+        order = np.lexsort((self.graph.node_ids[candidates], -values[candidates]))
+        return candidates[order[:limit]]
+
     def top(self, metric: str, *, limit: int, roles: tuple[str, ...] | None = None
             ) -> list[dict[str, Any]]:
         """Return the rows of the `limit` people highest on `metric` (ties by person id)."""
-        values = self.values[metric]
-        keep = self.graph.node_ids > 0
-        if roles is not None:
-            keep &= np.isin(self.graph.roles, [ROLE_CODES[r] for r in roles])
-        candidates = np.flatnonzero(keep & (np.nan_to_num(values) > 0))
-        order = np.lexsort((self.graph.node_ids[candidates], -np.nan_to_num(values[candidates])))
-        return [self._row(i) for i in candidates[order[:limit]].tolist()]
+        return [self._row(i) for i in
+                self.top_indices(metric, limit=limit, roles=roles).tolist()]
 
 
 def _group_median(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -223,7 +262,11 @@ def compute_metrics(graph: InteractionGraph, *, structure: StructureEngine = igr
         chosen, method = choose_pivots(graph, exact_limit=exact_limit, pivots=pivots, seed=seed)
     else:
         chosen, method = None, BetweennessMethod("none")
-    measures = structure(graph, chosen, betweenness=betweenness)
+    if n >= SINGLE_THREAD_FROM:
+        with single_thread():
+            measures = structure(graph, chosen, betweenness=betweenness)
+    else:  # small graphs: the limit costs more than it saves (callers may set it once)
+        measures = structure(graph, chosen, betweenness=betweenness)
     values["betweenness"] = measures.betweenness
     values["pagerank"] = measures.pagerank
     values["coreness"] = measures.coreness
