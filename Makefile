@@ -25,6 +25,10 @@ test: install
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## See Circolo without a Moodle: the Moodle doubles serve a generated Italian course; two links.
+demo: install
+	$(BIN)/python scripts/demo.py
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -85,7 +85,7 @@ def fill_analytics(session: Session, course: Course, board: Any, *, now: datetim
     board.analysed = True
     board.period_text = _("%(period)s · computed %(ago)s (%(when)s)",
                           period=board.period_text,
-                          ago=format_timedelta(now - snapshot.computed_at, add_direction=True),
+                          ago=format_timedelta(snapshot.computed_at - now, add_direction=True),
                           when=format_datetime(snapshot.computed_at, "short"))
     board.figures = health_figures(snapshot.health, whole.trend if whole else [])
     candidates = (whole.candidates if whole else {}) or {}
@@ -118,7 +118,7 @@ def _unanswered(session: Session, course: Course, items: list[dict[str, Any]], n
     shown = []
     for item in items[:20]:
         created = datetime.fromisoformat(item["created"])
-        detail = [_("asked %(ago)s", ago=format_timedelta(now - created, add_direction=True))]
+        detail = [_("asked %(ago)s", ago=format_timedelta(created - now, add_direction=True))]
         if item.get("author_id"):
             detail.insert(0, label_of(item["author_id"]))
         peers = [label_of(peer["person_id"]) for peer in item.get("peers", [])]

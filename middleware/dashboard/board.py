@@ -173,7 +173,7 @@ def _sync_text(run: Any, now: datetime) -> str:
     if run is None:
         return _("This course has not been synced from Moodle yet.")
     when = format_datetime(run.started_at, "medium")
-    ago = format_timedelta(now - run.started_at, add_direction=True)
+    ago = format_timedelta(run.started_at - now, add_direction=True)
     if run.status == "running":
         return _("A sync started %(ago)s (%(when)s) and is still running.", ago=ago, when=when)
     if run.status == "failed":

@@ -245,7 +245,8 @@ def _node(node: NetworkNode, position: tuple[float, float], radius: float, texts
     label = ""
     if show_label:
         label = (f'<text x="{x}" y="{round(y + radius + 15, 1)}" text-anchor="middle" '
-                 f'font-size="14" fill="#1d2430" class="node-label">{escape(node.label)}</text>')
+                 f'font-size="14" fill="#1d2430" stroke="#ffffff" stroke-width="3" '
+                 f'paint-order="stroke" class="node-label">{escape(node.label)}</text>')
     return f'<g class="{classes}"><title>{escape(summary)}</title>{shape}{label}</g>'
 
 

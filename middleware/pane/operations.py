@@ -384,8 +384,9 @@ def pane_overview(session: Session, course_id: int, person_id: int, *,
     def card(prompt: MentoringPrompt) -> PromptCard:
         url = (moodle_discussion_url(course, urls[prompt.discussion_id])
                if prompt.discussion_id in urls else None)
-        return PromptCard(prompt.id, prompt.rule, prompt.body, url,
-                          prompt.sent_at or prompt.created_at)
+        # The stored wording keeps `{link}` for the message; the pane shows its own link.
+        text = " ".join(prompt.body.replace("{link}", "").split())
+        return PromptCard(prompt.id, prompt.rule, text, url, prompt.sent_at or prompt.created_at)
 
     thanks = mentoring.recognitions_for_learner(session, course_id, person_id)
     thank_ids = {prompt.id for prompt in thanks}

@@ -111,3 +111,11 @@ def test_dashboard_in_italian_with_localised_numbers(launch_as, small_course):
     assert '<html lang="it">' in html
     assert "Salute della comunità" in html and "Chi risponde a chi" in html
     assert "Studenti che hanno scritto" in html
+
+
+def test_times_are_told_in_the_past(launch_as, small_course):
+    _analyse(small_course)
+    html = launch_as("carla").get("/dashboard?window=all").get_data(as_text=True)
+    assert "asked 2 days ago" in html
+    assert "computed" in html and " ago (" in html
+    assert "asked in " not in html
