@@ -80,8 +80,8 @@ def launch_refused(error: LtiError) -> tuple[str, int]:
 
 
 def _claimed_platform_origin() -> str | None:
-    issuer = request.values.get("iss") or unverified_claims(request.form.get("id_token", "")).get(
-        "iss")
+    issuer = (request.values.get("iss")
+              or unverified_claims(request.form.get("id_token", "")).get("iss"))
     if not isinstance(issuer, str) or urlsplit(issuer).scheme not in {"http", "https"}:
         return None
     return origin_of(issuer)
@@ -91,13 +91,11 @@ def _claimed_platform_origin() -> str | None:
 def login() -> Response:
     """Start the OIDC login a platform initiates: remember state and nonce, go to its auth URL."""
     params = request.values
-    issuer, login_hint = params.get("iss", ""), params.get("login_hint", "")
-    target_link_uri = params.get("target_link_uri", "")
-    if not (issuer and login_hint and target_link_uri):
-        raise LtiError("login_param_missing",
-                       "missing: " + ", ".join(name for name in ("iss", "login_hint",
-                                                                 "target_link_uri")
-                                               if not params.get(name)))
+    missing = [name for name in ("iss", "login_hint", "target_link_uri") if not params.get(name)]
+    if missing:
+        raise LtiError("login_param_missing", "missing " + ", ".join(missing))
+    issuer, login_hint = params["iss"], params["login_hint"]
+    target_link_uri = params["target_link_uri"]
     base_url = _settings().public_base_url
     if origin_of(target_link_uri) != origin_of(base_url):
         raise LtiError("target_link_uri_foreign",
