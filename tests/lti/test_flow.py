@@ -230,3 +230,19 @@ def test_refusal_pages_can_show_inside_the_platform_frame(browser, forging_key):
     assert f"frame-ancestors 'self' {ISSUER}" in unknown.headers["Content-Security-Policy"]
     garbage = browser.post("/lti/launch", data={"state": "x", "id_token": "not-a-jwt"})
     assert garbage.headers["Content-Security-Policy"].endswith("frame-ancestors 'self'")
+
+
+def test_configured_leeway_applies_to_launches(browser, recorded_flow, moodle_launch, caplog):
+    # Moodle's token lives 60 s; CIRCOLO_LTI_LEEWAY (60 by default) absorbs a late clock.
+    claims = moodle_launch("learner")["claims"]
+    with time_machine.travel(claims["exp"] + 30, tick=False):
+        assert recorded_flow(browser, "learner").status_code == 302
+
+
+def test_beyond_the_leeway_the_recorded_launch_is_expired(browser, lti_app, recorded_flow,
+                                                          moodle_launch, caplog):
+    claims = moodle_launch("learner")["claims"]
+    with time_machine.travel(claims["exp"] + lti_app.config["CIRCOLO"].lti_leeway_seconds + 1,
+                             tick=False):
+        assert recorded_flow(browser, "learner").status_code == 400
+    assert refused_check(caplog) == "token_expired"
