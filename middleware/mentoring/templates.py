@@ -55,7 +55,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hi {name}, {other} is also following “{discussion}” and has not had many replies "
               "yet. Would you say hello and share what you think? {link}",
         "it": "Ciao {name}, anche {other} segue “{discussion}” e finora ha ricevuto poche "
-              "risposte. Ti va di salutarl* e dire la tua? {link}",
+              "risposte. Ti va di passare a salutare e dire la tua? {link}",
     },
     BRIDGE_LEARNER: {
         "en": "Hi {name}, {other} is interested in “{discussion}” too. "
