@@ -331,12 +331,23 @@ class DiscussionSchema(MoodleSchema):
         )
 
 
+class DiscussionPage(list[MoodleDiscussion]):
+    """One page of discussions; `hidden` counts those Moodle moved into `warnings`."""
+
+    hidden: int = 0
+
+
 class DiscussionsSchema(MoodleSchema):
     discussions = fields.List(fields.Nested(DiscussionSchema), load_default=list)
+    warnings = fields.List(fields.Dict(), load_default=list)
 
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> list[MoodleDiscussion]:
-        return list(data["discussions"])
+    def make(self, data: dict[str, Any], **_: Any) -> DiscussionPage:
+        # Discussions the token may not view (e.g. Q&A before posting) come back as warnings:
+        # a page can be short of `perpage` although more pages follow.
+        page = DiscussionPage(data["discussions"])
+        page.hidden = len(data["warnings"])
+        return page
 
 
 class AuthorSchema(MoodleSchema):

@@ -258,7 +258,7 @@ class MoodleClient:
 
     def get_forum_discussions(self, forumid: int, *, sortorder: int = 1, page: int = 0,
                               perpage: int = 50, groupid: int | None = None
-                              ) -> list[s.MoodleDiscussion]:
+                              ) -> s.DiscussionPage:
         """One page of a forum's discussions; sortorder 1 = newest last post first."""
         return self.call("mod_forum_get_forum_discussions",
                          {"forumid": forumid, "sortorder": sortorder, "page": page,

@@ -160,7 +160,7 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
                 # checkpoints only means reading those discussions again.
                 checkpoint()
                 pending = 0
-        if reached_known or len(discussions) < DISCUSSIONS_PER_PAGE:
+        if reached_known or len(discussions) + discussions.hidden < DISCUSSIONS_PER_PAGE:
             break
         page += 1
     if full and complete:

@@ -267,3 +267,31 @@ def test_unknown_users_in_posts_become_people(db_session, course, http_mock, moo
     person = db_session.scalar(select(Person).where(Person.subject == str(stranger.id)))
     assert person is not None and person.deleted
     assert responses  # the double answered through the mock
+
+
+def test_a_page_short_only_because_of_hidden_discussions_is_not_the_last(
+        db_session, settings, http_mock, monkeypatch, sync):
+    monkeypatch.setattr(operations, "DISCUSSIONS_PER_PAGE", 3)
+    community = generate_community(seed=12, learners=10, discussions=4, posts=10)
+    for discussion in community.discussions:
+        discussion.forum_id = 1
+    double = MoodleDouble(community, token=TOKEN)
+    listing = double.mod_forum_get_forum_discussions
+
+    def with_a_hidden_one(params):
+        page = listing(params)
+        if params.get("forumid") == "1" and params.get("page") == "0":
+            # Moodle moved a discussion it would not show into the warnings.
+            hidden = page["discussions"].pop(1)
+            page["warnings"] = [{"item": "post", "itemid": hidden["id"], "warningcode": "1",
+                                 "message": "You can't see this discussion"}]
+        return page
+
+    double.mod_forum_get_forum_discussions = with_a_hidden_one
+    mock_double(http_mock, double, MOODLE)
+    course = make_course(db_session, settings.encryption_key, community.service_user.id)
+    assert sync(course).status == SUCCEEDED
+    pages = [c for c in http_mock.calls if "mod_forum_get_forum_discussions" in c.request.body
+             and "forumid=1&" in c.request.body]
+    assert len(pages) == 2  # page 0 held 2 + 1 hidden: page 1 was still read
+    assert len(db_session.scalars(select(Discussion)).all()) == 3
