@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from collections import Counter
@@ -107,6 +108,17 @@ def _options(**options: Any) -> list[dict[str, Any]]:
     return [{"name": name, "value": value} for name, value in options.items() if value is not None]
 
 
+def _session_for(url: str) -> requests.Session:
+    """A session that reads proxy and CA settings from the environment once, not per call."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+        "CURL_CA_BUNDLE") or True
+    # Otherwise requests re-scans the environment (and ~/.netrc) on every call.
+    session.trust_env = False
+    return session
+
+
 class _Transient(Exception):
     """A failure worth retrying: the next attempt may well succeed."""
 
@@ -126,7 +138,7 @@ class MoodleClient:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.http = session or requests.Session()
+        self.http = session or _session_for(self.url)
         self._sleep = sleep
         self._jitter = jitter
         #: HTTP requests sent (retries included), in total and per function.
