@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 
+from .content import sanitise_post_html
+
 
 def init_app(app: Flask) -> None:
     """Register the pane and the teacher dashboard, and the formatters their pages use."""
@@ -16,3 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
                                  format_decimal=format_decimal, format_percent=format_percent)
+    app.jinja_env.filters["post_html"] = sanitise_post_html

@@ -68,6 +68,7 @@ class OpenQuestion:
     url: str
     asked_at: datetime | None
     reason: str = ""
+    question_html: str = ""  # the first post, as stored (sanitised again when shown)
 
 
 def moodle_discussion_url(course: Course, moodle_discussion_id: int) -> str:
@@ -188,8 +189,19 @@ def open_questions(session: Session, course_id: int, person_id: int, *, now: dat
                Discussion.created_at >= now - QUESTION_MAX_AGE)
         .order_by(Discussion.created_at).limit(limit)
     )
+    discussions = list(discussions)
+    firsts = first_posts(session, [d.id for d in discussions])
     return [OpenQuestion(d.id, d.name, moodle_discussion_url(course, d.moodle_discussion_id),
-                         d.created_at) for d in discussions]
+                         d.created_at, question_html=firsts.get(d.id, "")) for d in discussions]
+
+
+def first_posts(session: Session, discussion_ids: list[int]) -> dict[int, str]:
+    """Return the HTML of each discussion's first post (public, not deleted)."""
+    if not discussion_ids:
+        return {}
+    return dict(session.execute(select(Post.discussion_id, Post.message_html).where(
+        Post.discussion_id.in_(discussion_ids), Post.parent_moodle_id.is_(None),
+        Post.deleted.is_(False), Post.private_reply.is_(False))).all())
 
 
 def my_moodle_groups(session: Session, course_id: int, person_id: int) -> set[int]:
@@ -217,7 +229,8 @@ def questions_where_i_could_help(session: Session, course_id: int, person_id: in
             continue
         mine.append(OpenQuestion(discussion.id, discussion.name,
                                  moodle_discussion_url(course, discussion.moodle_discussion_id),
-                                 discussion.created_at, _reason(peer.get("reason"))))
+                                 discussion.created_at, _reason(peer.get("reason")),
+                                 first_posts(session, [discussion.id]).get(discussion.id, "")))
     ranked = {question.discussion_id for question in mine}
     others = [q for q in open_questions(session, course_id, person_id, now=now, limit=limit)
               if q.discussion_id not in ranked]

@@ -47,6 +47,16 @@ PEOPLE = {
 }
 
 
+SEEDED_FORUM = 9
+#: The seeded discussions: key → (author's Moodle id, title, days ago).
+DISCUSSIONS = {
+    "exposure": ("11", "Come si sceglie l'esposizione?", 9),
+    "rubric": ("8", "Come viene valutato il progetto?", 6),
+    "lenses": ("14", "Quale obiettivo per i ritratti?", 2),
+    "intro": ("17", "Ciao a tutti, sono Martina", 4),
+}
+
+
 def _engine_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
@@ -100,7 +110,16 @@ def _seed(db: Session) -> SeededCourse:
                                              Enrolment.person_id == person.id)) is None:
             db.add(Enrolment(course_id=course.id, person_id=person.id, role=role))
         people[subject] = person.id
-    forum = Forum(course_id=course.id, moodle_forum_id=9, name="Domande e risposte")
+    titles = {key: title for key, (_author, title, _days) in DISCUSSIONS.items()}
+    existing = db.scalar(select(Forum).where(Forum.course_id == course.id,
+                                             Forum.moodle_forum_id == SEEDED_FORUM))
+    if existing is not None:
+        # Seeded already in this run (each test module gets its own copy of this fixture).
+        by_title = dict(db.execute(select(Discussion.name, Discussion.id).where(
+            Discussion.forum_id == existing.id)).all())
+        return SeededCourse(sessionmaker(db.get_bind(), expire_on_commit=False), course.id,
+                            people, {key: by_title[title] for key, title in titles.items()})
+    forum = Forum(course_id=course.id, moodle_forum_id=SEEDED_FORUM, name="Domande e risposte")
     db.add(forum)
     db.flush()
     ids = count(5000)
@@ -129,16 +148,16 @@ def _seed(db: Session) -> SeededCourse:
         db.flush()
         return item
 
-    exposure = discussion("exposure", "11", "Come si sceglie l'esposizione?", 9)
+    exposure = discussion("exposure", *DISCUSSIONS["exposure"])
     answer = post("exposure", "6", "<p>Guarda l'istogramma</p>", exposure, 8.5)
     post("exposure", "11", "<p>Grazie Marco!</p>", answer, 8)
     post("exposure", "12", "<p>Anche io avevo lo stesso dubbio</p>", exposure, 7)
     post("exposure", "27", "<p>Risposta privata per Chiara</p>", exposure, 6, private=True)
-    rubric = discussion("rubric", "8", "Come viene valutato il progetto?", 6)
+    rubric = discussion("rubric", *DISCUSSIONS["rubric"])
     post("rubric", "3", "<p>Trovate la griglia nella sezione 2</p>", rubric, 5.5)
     post("rubric", "6", "<p>Grazie prof</p>", rubric, 5)
-    discussion("lenses", "14", "Quale obiettivo per i ritratti?", 2)
-    discussion("intro", "17", "Ciao a tutti, sono Martina", 4)
+    discussion("lenses", *DISCUSSIONS["lenses"])
+    discussion("intro", *DISCUSSIONS["intro"])
     db.add(Ambassador(course_id=course.id, person_id=people["6"], status="suggested", score=0.9))
     db.flush()
     # What the worker does after a sync: the dashboard only reads stored results.

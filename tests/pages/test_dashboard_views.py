@@ -119,3 +119,18 @@ def test_times_are_told_in_the_past(launch_as, small_course):
     assert "asked 2 days ago" in html
     assert "computed" in html and " ago (" in html
     assert "asked in " not in html
+
+
+def test_every_dashboard_form_that_changes_something_carries_the_csrf_token(launch_as,
+                                                                           small_course):
+    _analyse(small_course)
+    session = small_course.session
+    session.add(MentoringPrompt(course_id=small_course.course.id, rule="welcome", kind="welcome",
+                                recipient_id=small_course.people["sara"].id, status="review",
+                                body="Benvenuto", created_at=utcnow()))
+    session.commit()
+    carla = launch_as("carla")
+    html = carla.get("/dashboard?window=all").get_data(as_text=True)
+    posts = html.count('method="post"')
+    assert posts >= 4  # the language switch, send, drop, sync now
+    assert html.count(f'name="csrf_token" value="{carla.csrf}"') == posts

@@ -176,3 +176,20 @@ def test_language_switch_never_redirects_away(launch_as):
     for target in ("https://evil.example/pane", "//evil.example/x", "/lti/jwks"):
         response = giulia.post("/pane/language", {"locale": "it", "next": target})
         assert response.headers["Location"].startswith("/pane"), target
+
+
+def test_post_html_is_sanitised_again_when_shown(launch_as, small_course):
+    # Stored as sync stores it, but imagine a bad row: what is shown is cleaned at render.
+    small_course.discussion(
+        "evil", "luca", "Domanda con HTML", days_ago=1,
+        text='<p onclick="steal()">Ciao <strong>tutti</strong><script>alert(1)</script>'
+             '<img src="x" onerror="alert(2)"><a href="javascript:alert(3)">link</a>'
+             '<a href="https://example.org/doc">doc</a></p>')
+    small_course.session.commit()
+    html = launch_as("marco").get("/pane").get_data(as_text=True)
+    question = html.split("Domanda con HTML", 1)[1].split("</details>", 1)[0]
+    assert "<strong>tutti</strong>" in question
+    link = '<a href="https://example.org/doc" rel="noopener noreferrer nofollow">doc</a>'
+    assert link in question
+    for bad in ("<script", "onclick", "onerror", "javascript:", "<img"):
+        assert bad not in question
