@@ -1,12 +1,10 @@
-"""lti_services (reserved: filled by the feature that owns it, removed if it needs no tables)
+"""lti_services: no tables. The services' access tokens are cached in process memory (they
+live an hour and are cheap to renew); it stays in the chain so later revisions keep their parent.
 
 Revision ID: 0003_lti_services
 Revises: 0002_lti
 """
 from collections.abc import Sequence
-
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
 
 revision: str = "0003_lti_services"
 down_revision: str | None = "0002_lti"
