@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -32,12 +30,11 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, g, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
-from ..errors import BadRequest, Forbidden, Unauthorised
+from ..errors import Forbidden, Unauthorised
 from ..models.community import LEARNER, TEACHER
 from ..security import allow_framing_by
 
@@ -46,8 +43,6 @@ R = TypeVar("R")
 
 TOKEN_FIELD = "launch_token"  # noqa: S105 - a field name
 TOKEN_HEADER = "X-Circolo-Launch"  # noqa: S105 - a header name
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 #: Seconds a launch token stays valid; every page re-issues fresh ones in its links.
 LAUNCH_TOKEN_MAX_AGE = 3600
 _TOKEN_SALT = "circolo.lti.launch-token"  # noqa: S105 - a namespace, not a secret
@@ -237,27 +232,7 @@ def new_window_url() -> str:
     return url_for("lti.resume", **{TOKEN_FIELD: launch_token()})
 
 
-# --- CSRF ----------------------------------------------------------------------------------------
-
-class CsrfRefused(BadRequest):
-    code = "csrf_failed"
-    message = _l("This form has expired or did not come from Circolo. Go back, reload the page "
-                 "and try again.")
-
-
-def csrf_token() -> str:
-    """Return the CSRF token of this launch (bound to its `sid`; "" without a launch)."""
-    launch = current_launch(optional=True)
-    if launch is None:
-        return ""
-    return _csrf_for(launch.sid)
-
-
-def _csrf_for(sid: str) -> str:
-    secret = current_app.secret_key
-    key = secret.encode() if isinstance(secret, str) else bytes(secret)
-    return hmac.new(key, b"circolo.csrf:" + sid.encode(), hashlib.sha256).hexdigest()
-
+# --- forms -------------------------------------------------------------------------------------
 
 def launch_form_fields() -> Markup:
     """Return the hidden fields every Circolo form carries: CSRF, and the launch token if needed."""
@@ -266,34 +241,6 @@ def launch_form_fields() -> Markup:
     if launch_token_needed():
         fields_html += field.format(TOKEN_FIELD, launch_token())
     return fields_html
-
-
-#: Endpoints that accept a POST without a CSRF token: the cross-site LTI messages, protected by
-#: state + nonce (login, launch) or by a registration token.
-_csrf_exempt: set[str] = {"lti.login", "lti.launch"}
-
-
-def csrf_exempt(view: Callable[P, R]) -> Callable[P, R]:
-    """Exempt a view from the CSRF check (only for cross-site protocol endpoints)."""
-    view._circolo_csrf_exempt = True  # type: ignore[attr-defined]
-    return view
-
-
-def check_csrf() -> None:
-    """Refuse a state-changing request whose CSRF token does not match its launch."""
-    if request.method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
-        return
-    if request.routing_exception is not None:
-        return  # a 404 or 405 is answered as such, before anything could change
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.endpoint in _csrf_exempt or getattr(view, "_circolo_csrf_exempt", False):
-        return
-    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
-    launch, _source, _error = _resolve()
-    if launch is None:
-        raise CsrfRefused(detail="no launch session")
-    if not sent or not hmac.compare_digest(sent, _csrf_for(launch.sid)):
-        raise CsrfRefused(detail="missing token" if not sent else "wrong token")
 
 
 # --- decorators ----------------------------------------------------------------------------------
@@ -341,3 +288,22 @@ def template_globals() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "new_window_url": new_window_url,
     }
+
+
+# CSRF lives in its own module; its names are part of this contract too.
+from .csrf import (  # noqa: E402 - it reads the launch through this module
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CsrfRefused,
+    check_csrf,
+    csrf_exempt,
+    csrf_token,
+)
+
+__all__ = [
+    "CSRF_FIELD", "CSRF_HEADER", "LAUNCH_TOKEN_MAX_AGE", "TOKEN_FIELD", "TOKEN_HEADER",
+    "CsrfRefused", "DeepLinkRequest", "Launch", "check_csrf", "csrf_exempt", "csrf_token",
+    "current_launch", "home_url", "issue_launch_token", "launch_form_fields", "launch_token",
+    "launch_token_needed", "launch_url_for", "learner_required", "new_sid", "new_window_url",
+    "origin_of", "read_launch_token", "store_launch", "teacher_required",
+]
