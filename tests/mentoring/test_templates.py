@@ -95,3 +95,13 @@ def test_long_titles_and_names_are_shortened_with_an_ellipsis():
 def test_languages_are_normalised_with_a_fallback():
     assert normalise_lang("it_IT") == "it" and normalise_lang("en-us") == "en"
     assert normalise_lang("de", "it") == "it" and normalise_lang("", "fr") == "en"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_worst_case_values_stay_under_moodles_limit(kind, lang):
+    values = PromptValues(name="🙂" * 500, other="Ä" * 500, discussion="<&>" * 400,
+                          link=LINK + "&x=" + "9" * 300, course="€" * 500)
+    message = render_message(DEFAULT_TEMPLATES[kind][lang] * 3, values, "circolo123456", lang)
+    assert len(message.encode()) <= MOODLE_MAX_BYTES
+    assert "circolo123456" in message and 'href="' + LINK + "&amp;x=" + "9" * 300 in message
