@@ -9,7 +9,7 @@ from flask import Flask
 
 from lti.jwks import PlatformKeySets
 
-from . import session
+from . import deep_linking, session  # noqa: F401 - deep_linking adds its routes to `bp`
 from .views import KEY_SETS, bp
 
 __all__ = ["bp", "init_app"]
