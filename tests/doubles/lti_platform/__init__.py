@@ -41,7 +41,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .app import create_platform_app, openid_configuration_of, registration_answer
+from .app import create_platform_app
 from .platform import (
     AGS_SCOPES,
     DEEP_LINKING,
@@ -53,6 +53,7 @@ from .platform import (
     Tool,
     User,
 )
+from .registration import openid_configuration_of, registration_answer
 
 __all__ = [
     "AGS_SCOPES", "DEEP_LINKING", "NRPS_SCOPE", "RESOURCE_LINK", "LineItem", "MoodlePlatform",
