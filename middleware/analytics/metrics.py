@@ -19,7 +19,7 @@ from .graph import InteractionGraph
 #: Up to this many connected nodes betweenness is exact; above it, pivot-sampled.
 EXACT_BETWEENNESS_LIMIT = 2500
 #: Pivots (BFS sources) of the sampled betweenness; the estimate is scaled by n / pivots.
-BETWEENNESS_PIVOTS = 768
+BETWEENNESS_PIVOTS = 512
 PAGERANK_DAMPING = 0.85
 
 #: From this many nodes, one view's metrics run single-threaded on their own (see `single_thread`).

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .activity import CourseActivity, is_peer
+from .activity import CourseActivity, contains, is_peer
 from .reasons import Reason, with_first
 from .topics import STEM, TopicIndex, surface_forms, topic_index
 
@@ -49,7 +49,6 @@ class PeerPool:
     """Everything about possible peers that does not depend on the question (built once)."""
 
     ids: np.ndarray  # sorted ids of learners who wrote at least once
-    groups: tuple[frozenset[int], ...]
     rows: np.ndarray  # row in the topic index, -1 if none
     last_post: np.ndarray  # epoch seconds
     answered: np.ndarray  # others' discussions answered
@@ -84,7 +83,6 @@ def build_peer_pool(activity: CourseActivity, index: TopicIndex) -> PeerPool:
     slot = np.searchsorted(index.discussion_ids, columns.discussion[pairs])
     return PeerPool(
         ids=ids,
-        groups=tuple(p.group_ids for p in people),
         rows=rows,
         last_post=np.array([last[i] for i in ids.tolist()], float),
         answered=np.bincount(position, minlength=len(ids)),
@@ -127,7 +125,8 @@ def rank_peers_for_discussion(activity: CourseActivity, discussion_id: int, *, k
                         np.int64)
     allowed = ~np.isin(pool.ids, excluded)
     if discussion.group_id is not None:
-        allowed &= np.array([discussion.group_id in g for g in pool.groups], bool)
+        members = activity.group_members.get(discussion.group_id, np.zeros(0, np.int64))
+        allowed &= contains(members, pool.ids)
     chosen = np.flatnonzero(allowed)
     if not len(chosen) or k <= 0:
         return []
@@ -152,8 +151,13 @@ def rank_peers_for_discussion(activity: CourseActivity, discussion_id: int, *, k
     helpful = np.log1p(answered) / max(np.log1p(answered.max()), 1e-9)
     recency = np.exp(-days / RECENCY_DAYS)
     w_topic, w_helpful, w_recent = PEER_WEIGHTS
-    load = load or {}
-    penalty = np.array([1 + LOAD_PENALTY * max(int(load.get(i, 0)), 0) for i in ids.tolist()])
+    penalty = np.ones(len(ids))
+    if load:
+        asked = np.array(sorted(load), np.int64)
+        times = np.array([max(int(load[i]), 0) for i in asked.tolist()], float)
+        slot = np.minimum(np.searchsorted(asked, ids), len(asked) - 1)
+        hit = asked[slot] == ids
+        penalty[hit] += LOAD_PENALTY * times[slot[hit]]
     score = (w_topic * topic + w_helpful * helpful + w_recent * recency) / penalty
 
     forms = surface_forms(question_text)

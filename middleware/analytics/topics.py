@@ -20,13 +20,15 @@ from .activity import CourseActivity
 
 WORD = re.compile(r"[^\W\d_]{4,}")
 STEM = 6
+#: A word of 4 letters or more, captured up to its first STEM letters (one C-level pass).
+STEMMED_WORD = re.compile(r"(?<![^\W\d_])([^\W\d_]{4,6})[^\W\d_]*")
 #: Documents more frequent than this share carry no topic (used from 20 documents up).
 MAX_DF = 0.5
 
 
 def stems(text: str) -> list[str]:
     """Split `text` into lower-case word stems."""
-    return [word[:STEM] for word in WORD.findall(text.lower())]
+    return STEMMED_WORD.findall(text.lower())
 
 
 def surface_forms(text: str) -> dict[str, str]:
