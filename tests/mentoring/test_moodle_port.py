@@ -185,3 +185,18 @@ def test_worker_killed_after_the_double_stored_the_message_is_not_sent_twice(app
         assert {r.state for r in session.scalars(select(OutboxMessage))} == {"sent"}
     assert len(messages_in(double)) == len(ids)
     assert double.calls["core_message_send_instant_messages"] == len(ids)
+
+
+def test_read_back_pages_through_a_long_conversation(double):
+    port = port_for(double)
+    learner = next(u for u in double.community.learners if u.enrolled)
+    target = port.send(learner.id, "<p>Aiuto?</p><p>ref circolo5</p>", "circolo5")
+    for index in range(70):  # newer messages push it off the first page
+        port.send(learner.id, f"<p>altro</p><p>ref circolo{1000 + index}</p>",
+                  f"circolo{1000 + index}")
+    double.reset_stats()
+    assert port.find(learner.id, "circolo5", NOW - timedelta(days=3650)) == target.msgid
+    assert double.calls["core_message_get_conversation_messages"] == 1
+    assert port.find(learner.id, "circolo6", NOW - timedelta(days=3650)) is None
+    stranger = [u for u in double.community.learners if u.enrolled][1]
+    assert port.find(stranger.id, "circolo5", NOW) is None  # no conversation at all
