@@ -109,7 +109,7 @@ def set_hidden_from_suggestions(session: Session, course_id: int, person_id: int
 
 
 def people_i_talk_with(session: Session, course_id: int, person_id: int,
-                       limit: int = 10) -> list[Peer]:
+                       limit: int = 6) -> list[Peer]:
     """Return the people a learner exchanged public replies with, most exchanges first."""
     parent = aliased(Post)
     pairs = session.execute(
