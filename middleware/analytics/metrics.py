@@ -262,7 +262,11 @@ def compute_metrics(graph: InteractionGraph, *, structure: StructureEngine = igr
         chosen, method = choose_pivots(graph, exact_limit=exact_limit, pivots=pivots, seed=seed)
     else:
         chosen, method = None, BetweennessMethod("none")
-    if n >= SINGLE_THREAD_FROM:
+    if graph.edge_count == 0:
+        # Nobody replied to anybody (a quiet week, a quiet group): the answer is known.
+        measures = Structure(np.zeros(n), np.full(n, 1.0 / n) if n else np.zeros(0),
+                             np.zeros(n, np.int64))
+    elif n >= SINGLE_THREAD_FROM:
         with single_thread():
             measures = structure(graph, chosen, betweenness=betweenness)
     else:  # small graphs: the limit costs more than it saves (callers may set it once)
