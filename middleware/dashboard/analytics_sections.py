@@ -25,6 +25,9 @@ from middleware.pane.operations import moodle_discussion_url
 from .figures import health_figures
 from .network import build_network, legend
 
+#: The most people the network table lists on the page.
+TABLE_ROWS = 300
+
 
 def reason_text(data: Mapping[str, Any] | None) -> str:
     """Render a stored reason in the request's language ("" when there is none)."""
@@ -102,6 +105,9 @@ def fill_analytics(session: Session, course: Course, board: Any, *, now: datetim
         rows, [edge for edge in snapshot.edges if edge[0] > 0 and edge[1] > 0], names,
         [item["person_id"] for item in isolated], pseudonymise=False)
     board.legend = legend()
+    board.network_people = len(board.network_rows)
+    # A MOOC has thousands of rows: the page lists the most active, the counts say how many.
+    board.network_rows = board.network_rows[:TABLE_ROWS]
     board.isolated = [{"name": label_of(item["person_id"]), "reason": reason_text(item["reason"])}
                       for item in isolated[:20]]
     board.unanswered = _unanswered(session, course, candidates.get("unanswered", []), now,

@@ -41,6 +41,7 @@ class Board:
     network: NetworkPicture | None = None
     legend: list[LegendItem] = field(default_factory=list)
     network_rows: list[NetworkRow] = field(default_factory=list)
+    network_people: int = 0
     unanswered: list[dict[str, Any]] = field(default_factory=list)
     isolated: list[dict[str, Any]] = field(default_factory=list)
     candidates: list[dict[str, Any]] = field(default_factory=list)

@@ -134,3 +134,31 @@ def test_every_dashboard_form_that_changes_something_carries_the_csrf_token(laun
     posts = html.count('method="post"')
     assert posts >= 4  # the language switch, send, drop, sync now
     assert html.count(f'name="csrf_token" value="{carla.csrf}"') == posts
+
+
+def test_a_large_course_draws_the_most_active_and_says_so(launch_as, small_course):
+    from middleware.models import Enrolment, Person
+    from middleware.models.analytics import AnalyticsSnapshot, PersonMetrics
+
+    session, course = small_course.session, small_course.course
+    people = [Person(platform_id=small_course.platform.id, subject=f"s{i}", fullname=f"P {i}")
+              for i in range(400)]
+    session.add_all(people)
+    session.flush()
+    session.add_all([Enrolment(course_id=course.id, person_id=p.id) for p in people])
+    snapshot = AnalyticsSnapshot(course_id=course.id, window="30d", audience="teacher",
+                                 health={"active_learners": 400, "enrolled_learners": 404},
+                                 edges=[[people[i].id, people[i + 1].id, 1]
+                                        for i in range(399)])
+    session.add(snapshot)
+    session.flush()
+    session.add_all([PersonMetrics(snapshot_id=snapshot.id, person_id=p.id, posts=i + 1,
+                                   replies_given=1, replies_received=1)
+                     for i, p in enumerate(people)])
+    session.commit()
+    html = launch_as("carla").get("/dashboard?window=30d").get_data(as_text=True)
+    assert "the picture shows the 150 most active people of 400." in html
+    assert "The table lists the 300 most active people of 400." in html
+    svg = html.split('class="network"', 1)[1].split("</svg>", 1)[0]
+    assert svg.count('class="node ') == 150
+    assert "P 399" in svg and "P 0 " not in svg
