@@ -28,7 +28,7 @@ from .wording import (
     template_problem_text,
 )
 
-bp = Blueprint("mentoring", __name__, url_prefix="/dashboard/mentoring")
+bp = Blueprint("mentoring", __name__, url_prefix="/dashboard/mentoring", static_folder="static")
 
 CAPS = ("learner_weekly_cap", "ambassador_weekly_cap", "course_daily_cap", "quiet_start_hour",
         "quiet_end_hour")

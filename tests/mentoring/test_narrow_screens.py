@@ -40,8 +40,12 @@ def browser():
 
 def inline_css(html: str) -> str:
     """Serve the page without a server: the stylesheet inlined, nothing else fetched."""
-    css = (PROJECT_ROOT / "middleware" / "static" / "circolo.css").read_text()
-    return re.sub(r'<link rel="stylesheet"[^>]*>', f"<style>{css}</style>", html)
+    sheets = (PROJECT_ROOT / "middleware" / "static" / "circolo.css",
+              PROJECT_ROOT / "middleware" / "mentoring" / "static" / "mentoring.css")
+    css = "\n".join(sheet.read_text() for sheet in sheets)
+    assert html.count('<link rel="stylesheet"') == len(sheets)
+    return re.sub(r'<link rel="stylesheet"[^>]*>', "", html).replace(
+        "</head>", f"<style>{css}</style></head>")
 
 
 def test_pages_fit_320_pixels_and_every_control_takes_keyboard_focus(world, launch_as, browser):
