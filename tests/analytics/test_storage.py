@@ -213,3 +213,13 @@ def test_sync_signal_runs_the_task_which_announces_the_analysis(app, db_session)
         assert announced == [course_id]
     finally:
         course_analysed.disconnect(listener)
+
+
+def test_mentoring_reaches_the_loader_through_the_candidates_module(db_session):
+    from middleware.analytics import candidates
+
+    course_id = store(db_session, scenario())
+    activity = candidates.load_course_activity(db_session, course_id, now=NOW)
+    discussion = next(d.id for d in activity.discussions if d.title == "Quiz")
+    peers = candidates.rank_peers_for_discussion(activity, discussion, k=3, exclude=(1,))
+    assert [p.person_id for p in peers] and all(p.person_id in (2, 3) for p in peers)
