@@ -115,7 +115,7 @@ def _person_rows(snapshot_id: int, analysis: ViewAnalysis) -> Iterable[dict[str,
 
 def store_analysis(session: Session, course_id: int, analyses: list[ViewAnalysis], *,
                    data_until: datetime, duration_ms: int = 0) -> list[AnalyticsSnapshot]:
-    """Replace a course's snapshots with `analyses` (per-person rows for course views)."""
+    """Replace a course's snapshots with `analyses` and their per-person rows."""
     previous = select(AnalyticsSnapshot.id).where(AnalyticsSnapshot.course_id == course_id)
     session.execute(delete(PersonMetrics).where(PersonMetrics.snapshot_id.in_(previous)))
     session.execute(delete(AnalyticsSnapshot).where(AnalyticsSnapshot.course_id == course_id))
@@ -136,7 +136,7 @@ def store_analysis(session: Session, course_id: int, analyses: list[ViewAnalysis
         snapshots.append(snapshot)
     session.flush()
     rows = [row for snapshot, analysis in zip(snapshots, analyses, strict=True)
-            if snapshot.group_id is None for row in _person_rows(snapshot.id, analysis)]
+            for row in _person_rows(snapshot.id, analysis)]
     if rows:
         session.execute(insert(PersonMetrics), rows)
     session.flush()
@@ -169,12 +169,12 @@ def latest_snapshot(session: Session, course_id: int, *, window: str = "all",
 
 def person_metrics(session: Session, snapshot: AnalyticsSnapshot, person_id: int
                    ) -> PersonMetrics | None:
-    """Return one person's figures in a course-level snapshot (None: no activity)."""
+    """Return one person's figures in a snapshot (None: no activity in that view)."""
     return session.get(PersonMetrics, (snapshot.id, person_id))
 
 
 def snapshot_people(session: Session, snapshot: AnalyticsSnapshot) -> list[PersonMetrics]:
-    """Return every per-person row of a course-level snapshot, by person id."""
+    """Return every per-person row of a snapshot (people with activity), by person id."""
     return list(session.scalars(select(PersonMetrics).where(
         PersonMetrics.snapshot_id == snapshot.id).order_by(PersonMetrics.person_id)))
 

@@ -2,8 +2,9 @@
 
 One `AnalyticsSnapshot` per course × time window × group (None: whole course) × audience
 (teacher views count private replies, learner views do not), with health figures, the weekly
-trend, candidate lists and the heaviest edges as JSON; `PersonMetrics` rows hold per-person
-figures of the course-level snapshots, for queries by person or by metric.
+trend, candidate lists and the heaviest edges as JSON; `PersonMetrics` rows hold each
+snapshot's per-person figures (people with any activity in the view), for queries by person
+or by metric.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class AnalyticsSnapshot(Base):
 
 
 class PersonMetrics(Base):
-    """One person's figures in a course-level snapshot (people with any activity only)."""
+    """One person's figures in a snapshot (people with any activity in its view only)."""
 
     __tablename__ = "analytics_person_metrics"
 

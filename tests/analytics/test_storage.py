@@ -154,6 +154,8 @@ def test_refresh_stores_every_view_and_pages_read_them_back(db_session):
     # Its own thread, and what its member 3 wrote course-wide (to a deleted user's question).
     assert week.group_id == group and week.edges == [[3, -4, 1], [4, 3, 1]]
     assert week.health["enrolled_learners"] == 2  # 3 and 5 (4 is no longer enrolled)
+    assert {(p.person_id, p.replies_given) for p in operations.snapshot_people(
+        db_session, week)} == {(3, 1), (4, 1)}
 
     row = operations.person_metrics(db_session, latest, 2)
     metrics = compute_metrics(build_graph(activity, View()))
