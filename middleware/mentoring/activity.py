@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models.community import Course, Enrolment, Person
@@ -108,19 +108,30 @@ def load_facts(session: Session, course_id: int, now: datetime, *,
         return facts
     recent = [d for d in discussions.values() if d.created_at >= now - RANKING_HORIZON]
     analysed = _analytics_activity(session, course_id, now)
-    ranked = _rank_peers(facts, recent, forum_of, analysed)
+    ranked = _rank_peers(facts, recent, forum_of, analysed, _recent_load(session, course_id, now))
     return CourseFacts(course_id, members, discussions, posts, ranked,
                        _ambassador_candidates(analysed, course_id))
 
 
+def _recent_load(session: Session, course_id: int, now: datetime) -> dict[int, int]:
+    """Prompts each person was sent in the last week: analytics ranks busy peers lower."""
+    rows = session.execute(
+        select(MentoringPrompt.recipient_id, func.count())
+        .where(MentoringPrompt.course_id == course_id,
+               MentoringPrompt.created_at > now - timedelta(days=7),
+               MentoringPrompt.status.in_(("queued", "sent", "review")))
+        .group_by(MentoringPrompt.recipient_id))
+    return dict(rows.all())
+
+
 def _rank_peers(facts: CourseFacts, discussions: list[DiscussionFact], forum_of: dict[int, int],
-                activity_: Any) -> dict[int, tuple[int, ...]]:
+                activity_: Any, load: dict[int, int]) -> dict[int, tuple[int, ...]]:
     if activity_ is not None:
         from ..analytics.candidates import rank_peers_for_discussion
 
         try:
             return {d.id: tuple(s.person_id for s in rank_peers_for_discussion(
-                activity_, d.id, k=RANKED_PEERS,
+                activity_, d.id, k=RANKED_PEERS, load=load,
                 exclude=(d.author_id,) if d.author_id else ()))
                 for d in discussions if d.id in activity_.discussion_by_id}
         except Exception:  # analytics is optional here: fall back rather than stop mentoring
