@@ -168,6 +168,11 @@ def main() -> None:
                                                 f"http://bench-{number}.test")))
         engine = "PostgreSQL" if "postgresql" in db.url else "SQLite"
         db.dispose()
+        if engine == "PostgreSQL":  # the throwaway database this run created
+            base, _, name = db.url.rpartition("/")
+            with create_engine(f"{base}/postgres",
+                               isolation_level="AUTOCOMMIT").connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
     print(f"\nCourse: {options.discussions} discussions, {options.posts} posts, "
           f"{options.learners} learners; the double runs in its own process (gunicorn); "
