@@ -28,7 +28,11 @@ In a separate process (benchmarks, the demo)::
 
     with spawn_double(seed=1, learners=500, discussions=500, posts=10_000) as remote:
         remote.url, remote.token, remote.stats(), remote.reset_stats(),
-        remote.control("add_posts", count=20), remote.control("fail_next", kind="503")
+        remote.control("add_posts", count=20), remote.control("fail_next", kind="503"),
+        remote.control("edit_post", post_id=5, message="<p>...</p>"),
+        remote.control("delete_post", post_id=7), remote.control("delete_discussion",
+        discussion_id=3), remote.control("unenrol", user_id=12), remote.control("latency",
+        seconds=0.05)
 
 or ``python -m tests.doubles.moodle_ws --port 8081 --learners 40 ...`` (prints its URL).
 
@@ -454,6 +458,16 @@ class MoodleDouble:
                 return {}
             if action == "add_posts":
                 return {"post_ids": add_replies(self.community, int(args["count"]))}
+            community = self.community
+            if action == "edit_post":
+                post = community.edit_post(int(args["post_id"]), str(args["message"]))
+                return {"post_id": post.id, "modified": post.modified}
+            if action == "delete_post":
+                return {"removed": community.delete_post(int(args["post_id"]))}
+            if action == "delete_discussion":
+                return {"removed": community.delete_discussion(int(args["discussion_id"]))}
+            if action == "unenrol":
+                return {"user_id": community.unenrol(int(args["user_id"])).id}
         raise KeyError(action)
 
 

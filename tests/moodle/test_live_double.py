@@ -125,3 +125,22 @@ def test_slowness_hits_the_timeout_and_is_retried_a_bounded_number_of_times(serv
     with pytest.raises(MoodleUnavailable) as caught:
         client.get_site_info()
     assert client.calls == 3 and "timed out" in str(caught.value)
+
+
+def test_a_double_in_its_own_process_is_driven_through_its_control_endpoint():
+    from tests.doubles.moodle_ws import spawn_double
+
+    with spawn_double(token=TOKEN, seed=3, learners=10, discussions=6, posts=20) as remote:
+        client = MoodleClient(remote.url, TOKEN, sleep=lambda _s: None)
+        forum = client.get_forums_by_courses([2])[2]
+        discussion = client.get_forum_discussions(forum.id, perpage=10)[0]
+        added = remote.control("add_posts", count=1)["post_ids"]
+        remote.control("edit_post", post_id=discussion.first_post_id, message="<p>nuovo</p>")
+        posts = {p.id: p for p in client.get_discussion_posts(discussion.id).posts}
+        assert posts[discussion.first_post_id].message == "<p>nuovo</p>"
+        remote.control("delete_discussion", discussion_id=discussion.id)
+        with pytest.raises(MoodleError) as caught:
+            client.get_discussion_posts(discussion.id)
+        assert caught.value.errorcode is None and caught.value.exception == "Error"
+        stats = remote.stats()
+        assert stats["total_calls"] == client.calls and added
