@@ -12,14 +12,14 @@ from typing import Any
 
 from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from middleware.analytics import operations as analytics
 from middleware.analytics.reasons import Reason
 from middleware.mentoring import operations as mentoring
 from middleware.models import Course, CourseGroup, Discussion, Enrolment
-from middleware.models.analytics import AnalyticsSnapshot
+from middleware.models.analytics import AnalyticsSnapshot, PersonMetrics
 from middleware.pane.operations import moodle_discussion_url
 
 from .figures import health_figures
@@ -49,15 +49,39 @@ def _group_members(session: Session, group_id: int) -> set[int]:
         CourseGroup.id == group_id)))
 
 
+def _metric_rows(session: Session, snapshot: AnalyticsSnapshot, *, limit: int | None = None,
+                 also: set[int] | frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """Return per-person rows, the most active first (`limit` of them, plus those in `also`)."""
+    # Plain columns, not ORM objects: a MOOC snapshot has tens of thousands of rows.
+    columns = (PersonMetrics.person_id, PersonMetrics.role, PersonMetrics.posts,
+               PersonMetrics.replies_given, PersonMetrics.replies_received)
+    activity = PersonMetrics.posts + PersonMetrics.replies_received
+    query = (select(*columns).where(PersonMetrics.snapshot_id == snapshot.id)
+             .order_by(activity.desc(), PersonMetrics.person_id))
+    rows = [dict(row._mapping) for row in session.execute(query.limit(limit))]
+    missing = set(also) - {row["person_id"] for row in rows}
+    if missing:
+        rows += [dict(row._mapping) for row in session.execute(
+            select(*columns).where(PersonMetrics.snapshot_id == snapshot.id,
+                                   PersonMetrics.person_id.in_(missing)))]
+    return rows
+
+
+def _people_count(session: Session, snapshot: AnalyticsSnapshot) -> int:
+    return session.scalar(select(func.count()).select_from(PersonMetrics).where(
+        PersonMetrics.snapshot_id == snapshot.id)) or 0
+
+
 def network_rows(session: Session, course_id: int, snapshot: AnalyticsSnapshot,
-                 window: str, group_id: int | None) -> list[dict[str, Any]]:
-    """Per-person rows of the view (group views: course figures, replies inside the group)."""
+                 window: str, group_id: int | None, *, isolated: set[int]
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """Per-person rows of the view, the most active first, and how many people it has (group
+    views: course figures, replies inside the group)."""
     if group_id is None:
-        return [{"person_id": row.person_id, "role": row.role, "posts": row.posts,
-                 "replies_given": row.replies_given, "replies_received": row.replies_received}
-                for row in analytics.snapshot_people(session, snapshot)]
+        rows = _metric_rows(session, snapshot, limit=TABLE_ROWS, also=isolated)
+        return rows, _people_count(session, snapshot)
     course_view = analytics.latest_snapshot(session, course_id, window=window)
-    course_rows = ({row.person_id: row for row in analytics.snapshot_people(session, course_view)}
+    course_rows = ({row["person_id"]: row for row in _metric_rows(session, course_view)}
                    if course_view else {})
     given: dict[int, int] = defaultdict(int)
     received: dict[int, int] = defaultdict(int)
@@ -70,10 +94,10 @@ def network_rows(session: Session, course_id: int, snapshot: AnalyticsSnapshot,
         known = course_rows.get(person_id)
         if known is None and person_id not in given and person_id not in received:
             continue
-        rows.append({"person_id": person_id, "role": known.role if known else "learner",
-                     "posts": known.posts if known else 0,
+        rows.append({"person_id": person_id, "role": known["role"] if known else "learner",
+                     "posts": known["posts"] if known else 0,
                      "replies_given": given[person_id], "replies_received": received[person_id]})
-    return rows
+    return rows, len(rows)
 
 
 def fill_analytics(session: Session, course: Course, board: Any, *, now: datetime,
@@ -93,20 +117,26 @@ def fill_analytics(session: Session, course: Course, board: Any, *, now: datetim
     board.figures = health_figures(snapshot.health, whole.trend if whole else [])
     candidates = (whole.candidates if whole else {}) or {}
     isolated = candidates.get("isolated", [])
-    rows = network_rows(session, course.id, snapshot, board.window, board.group_id)
+    isolated_ids = {item["person_id"] for item in isolated}
+    rows, people = network_rows(session, course.id, snapshot, board.window, board.group_id,
+                                isolated=isolated_ids)
     listed = {row["person_id"] for row in rows}
     # Learners who never wrote have no row: add them so the picture shows them, unconnected.
-    rows += [{"person_id": item["person_id"], "role": "learner", "posts": 0,
-              "replies_given": 0, "replies_received": 0}
-             for item in isolated if item["person_id"] not in listed]
-    people = {row["person_id"] for row in rows if row["person_id"] > 0}
-    names = {person_id: label_of(person_id) for person_id in people}
+    rows += [{"person_id": person_id, "role": "learner", "posts": 0, "replies_given": 0,
+              "replies_received": 0} for person_id in sorted(isolated_ids - listed)]
+    rows = [row for row in rows if row["person_id"] > 0]
+    board.network_people = people + len(isolated_ids - listed)
+    # A MOOC has thousands of people: only the most active can be drawn (150) or listed (300),
+    # so the rest is not even read; the counts say how many there are.
+    rows.sort(key=lambda row: (-((row["posts"] or 0) + (row["replies_received"] or 0)),
+                               row["person_id"]))
+    rows = rows[:TABLE_ROWS] + [row for row in rows[TABLE_ROWS:]
+                                if row["person_id"] in isolated_ids]
+    names = {row["person_id"]: label_of(row["person_id"]) for row in rows}
     board.network, board.network_rows = build_network(
-        rows, [edge for edge in snapshot.edges if edge[0] > 0 and edge[1] > 0], names,
-        [item["person_id"] for item in isolated], pseudonymise=False)
+        rows, [edge for edge in snapshot.edges if edge[0] in names and edge[1] in names], names,
+        isolated_ids, pseudonymise=False)
     board.legend = legend()
-    board.network_people = len(board.network_rows)
-    # A MOOC has thousands of rows: the page lists the most active, the counts say how many.
     board.network_rows = board.network_rows[:TABLE_ROWS]
     board.isolated = [{"name": label_of(item["person_id"]), "reason": reason_text(item["reason"])}
                       for item in isolated[:20]]

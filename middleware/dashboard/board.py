@@ -16,7 +16,6 @@ from werkzeug.routing import BuildError
 
 from middleware.lti.session import launch_url_for
 from middleware.mentoring import operations as mentoring
-from middleware.mentoring.outcomes import CourseOutcomes, outcomes_of_course
 from middleware.models import LEARNER, Course, Enrolment, Person
 from middleware.sync import operations as sync
 
@@ -132,11 +131,12 @@ def _fill_mentoring(session: Session, course: Course, board: Board,
          "outcome": outcomes.get(line.outcome, line.outcome)}
         for line in operations.prompt_log(session, course.id)
     ]
-    board.outcomes = outcome_lines(outcomes_of_course(session, course.id), rules)
+    board.outcomes = outcome_lines(operations.rule_outcomes(session, course.id), rules)
     ambassadors = mentoring.ambassadors_of_course(session, course.id)
     board.ambassadors = [label_of(a.person_id) for a in ambassadors]
     board.links = {
         "review": _mentoring_link("mentoring.review"),
+        "outcomes": _mentoring_link("mentoring.outcomes"),
         "pages": [
             {"url": url, "label": label} for url, label in (
                 (_mentoring_link("mentoring.rules"), _("Rules and their thresholds")),
@@ -149,24 +149,21 @@ def _fill_mentoring(session: Session, course: Course, board: Board,
     }
 
 
-def outcome_lines(result: CourseOutcomes, rules: dict[str, str]) -> list[Figure]:
-    """Say whether prompts work: reply rates per rule, routed against unrouted questions."""
-    figures = [
-        Figure(f"rule-{rule.rule}", _("%(rule)s: prompted peers who replied (%(count)s prompts)",
-                                      rule=rules.get(rule.rule, rule.rule),
-                                      count=format_decimal(rule.prompts)),
-               _percent(rule.reply_rate))
-        for rule in result.rules if rule.prompts
-    ]
-    for key, label, times in (
-        ("routed", _("Median time to a first answer, questions Circolo routed"), result.routed),
-        ("unrouted", _("Median time to a first answer, other questions"), result.unrouted),
-    ):
-        hours = times.median_hours
-        figures.append(Figure(key, label, _duration(hours * 3600 if hours is not None else None)))
-    if result.bridged_learners:
-        figures.append(Figure("bridged", _("Isolated learners who got a reply after bridging"),
-                              _percent(result.bridged_rate)))
+def outcome_lines(outcomes: list[operations.RuleOutcome], rules: dict[str, str]) -> list[Figure]:
+    """Say whether prompts work: per rule, how many prompted people replied and how fast."""
+    figures = []
+    for outcome in outcomes:
+        name = rules.get(outcome.rule, outcome.rule)
+        figures.append(Figure(
+            f"rule-{outcome.rule}",
+            _("%(rule)s: prompted people who replied (%(count)s of %(sent)s measured)",
+              rule=name, count=format_decimal(outcome.measured),
+              sent=format_decimal(outcome.sent)),
+            _percent(outcome.reply_rate)))
+        if outcome.median_reply_seconds is not None:
+            figures.append(Figure(f"rule-{outcome.rule}-time",
+                                  _("%(rule)s: median time to their reply", rule=name),
+                                  _duration(outcome.median_reply_seconds)))
     return figures
 
 

@@ -68,8 +68,9 @@ def build_network(rows: Iterable[Mapping[str, Any]], edges: Iterable[Sequence[An
     rows = [row for row in rows if int(row["person_id"]) > 0]
     if not rows:
         return None, []
+    someone = _("Someone")
     nodes = [
-        NetworkNode(int(row["person_id"]), names.get(int(row["person_id"]), _("Someone")),
+        NetworkNode(int(row["person_id"]), names.get(int(row["person_id"]), someone),
                     row.get("role") or LEARNER,
                     float(row.get("posts") or 0) + float(row.get("replies_received") or 0),
                     int(row["person_id"]) in isolated_ids)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,3 +59,38 @@ def prompt_log(session: Session, course_id: int, *, limit: int = 20) -> list[Pro
         .order_by(MentoringPrompt.sent_at.desc(), MentoringPrompt.id.desc()).limit(limit)))
     return _lines(prompts)
 
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """Did the people a rule prompted reply? Counted from the outcomes stored on prompts."""
+
+    rule: str
+    sent: int
+    measured: int  # replied or not, the window over
+    replied: int
+    median_reply_seconds: float | None
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.replied / self.measured if self.measured else None
+
+
+def rule_outcomes(session: Session, course_id: int) -> list[RuleOutcome]:
+    """Return, per rule, how many prompted people replied and how fast (stored outcomes)."""
+    rows = session.execute(select(MentoringPrompt.rule, MentoringPrompt.outcome,
+                                  MentoringPrompt.reply_seconds).where(
+        MentoringPrompt.course_id == course_id, MentoringPrompt.status == SENT,
+        MentoringPrompt.discussion_id.is_not(None))).all()
+    by_rule: dict[str, list[Any]] = {}
+    for row in rows:
+        by_rule.setdefault(row.rule, []).append(row)
+    found = []
+    for rule, items in sorted(by_rule.items()):
+        measured = [item for item in items if item.outcome in ("replied", "no_reply")]
+        delays = [item.reply_seconds for item in measured
+                  if item.outcome == "replied" and item.reply_seconds is not None]
+        found.append(RuleOutcome(rule, len(items), len(measured),
+                                 sum(item.outcome == "replied" for item in measured),
+                                 statistics.median(delays) if delays else None))
+    return found
