@@ -24,6 +24,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 NOTICES = {
     "sync_requested": ("ok", _l("Sync requested: new posts appear in a few minutes.")),
+    "sync_too_soon": ("warn", _l("A sync was requested less than two minutes ago: please wait a "
+                                 "moment before asking again.")),
     "approved": ("ok", _l("Invitation sent. The learner becomes an ambassador if they accept.")),
     "dismissed": ("ok", _l("Candidate dismissed.")),
     "prompt_sent": ("ok", _l("Prompt approved: it will be sent.")),
@@ -58,7 +60,11 @@ def sync_now() -> Response:
     check_csrf()
     launch = current_launch()
     db = get_session()
-    sync.request_sync(db, launch.course_id, requested_by=launch.person_id)
+    try:
+        sync.request_sync(db, launch.course_id, requested_by=launch.person_id)
+    except sync.SyncRequestedTooSoon:
+        # Still refused; said on the dashboard itself rather than on an error page in the frame.
+        return _back("sync_too_soon", "sync")
     db.commit()
     return _back("sync_requested", "sync")
 

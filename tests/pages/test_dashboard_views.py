@@ -53,9 +53,21 @@ def test_approving_a_candidate_invites_them(launch_as, small_course):
 
 
 def test_sync_now_is_rate_limited(launch_as, small_course):
+    from middleware.models.moodle import CourseSyncState
+
     carla = launch_as("carla")
-    assert carla.post("/dashboard/sync").status_code == 303
-    assert carla.post("/dashboard/sync").status_code == 429
+    first = carla.post("/dashboard/sync")
+    assert first.status_code == 303 and "done=sync_requested" in first.headers["Location"]
+    small_course.session.expire_all()
+    requested = small_course.session.get(CourseSyncState,
+                                         small_course.course.id).last_requested_at
+    again = carla.post("/dashboard/sync")
+    assert again.status_code == 303 and "done=sync_too_soon" in again.headers["Location"]
+    small_course.session.expire_all()
+    assert small_course.session.get(CourseSyncState,
+                                    small_course.course.id).last_requested_at == requested
+    html = carla.get("/dashboard?done=sync_too_soon").get_data(as_text=True)
+    assert "less than two minutes ago" in html
 
 
 def test_teacher_actions_need_csrf(launch_as):
