@@ -126,6 +126,7 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
     while True:
         discussions = client.get_forum_discussions(forum.moodle_forum_id, sortorder=1,
                                                    page=page, perpage=DISCUSSIONS_PER_PAGE)
+        records.prefetch_discussions(d.id for d in discussions)
         reached_known = False
         for remote in discussions:
             # Pinned (and the token user's starred) discussions come first whatever their time.

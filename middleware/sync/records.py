@@ -59,8 +59,9 @@ class CourseRecords:
         self._new_discussions: set[int] = set()
         self._forums = {f.moodle_forum_id: f for f in session.scalars(
             select(Forum).where(Forum.course_id == course.id))}
-        self._discussions = {d.moodle_discussion_id: d for d in session.scalars(
-            select(Discussion).where(Discussion.course_id == course.id))}
+        # Loaded page by page (`prefetch_discussions`): a quiet sync touches a few of them.
+        self._discussions: dict[int, Discussion] = {}
+        self._looked_up: set[int] = set()
         self._groups: dict[int, CourseGroup] | None = None
 
     # --- people ------------------------------------------------------------------------------
@@ -200,13 +201,31 @@ class CourseRecords:
     # --- discussions and posts ----------------------------------------------------------------
 
     def discussion(self, moodle_id: int) -> Discussion | None:
+        self.prefetch_discussions([moodle_id])
         return self._discussions.get(moodle_id)
 
+    def prefetch_discussions(self, moodle_ids: Iterable[int]) -> None:
+        """Load the stored discussions among these Moodle ids (one query per page listed)."""
+        wanted = [i for i in set(moodle_ids) if i not in self._looked_up]
+        with self.session.no_autoflush:
+            for start in range(0, len(wanted), _CHUNK):
+                for discussion in self.session.scalars(select(Discussion).where(
+                        Discussion.course_id == self.course.id,
+                        Discussion.moodle_discussion_id.in_(wanted[start:start + _CHUNK]))):
+                    self._discussions.setdefault(discussion.moodle_discussion_id, discussion)
+        self._looked_up.update(wanted)
+
     def known_discussions(self, forum: Forum) -> list[Discussion]:
+        """Every stored discussion of a forum."""
+        with self.session.no_autoflush:
+            for discussion in self.session.scalars(select(Discussion).where(
+                    Discussion.forum_id == forum.id)):
+                self._discussions.setdefault(discussion.moodle_discussion_id, discussion)
         return [d for d in self._discussions.values() if d.forum_id == forum.id]
 
     def needs_posts(self, remote: MoodleDiscussion, forum: Forum) -> bool:
         """Tell whether Moodle's listing shows activity that the stored posts do not have."""
+        self.prefetch_discussions([remote.id])
         local = self._discussions.get(remote.id)
         return (local is None or local.posts_synced_at is None or local.deleted
                 or local.moodle_timemodified != remote.timemodified
@@ -214,6 +233,7 @@ class CourseRecords:
 
     def apply_discussion(self, forum: Forum, remote: MoodleDiscussion) -> Discussion:
         """Upsert a discussion's listing data (not its posts)."""
+        self.prefetch_discussions([remote.id])
         author = self.person(remote.userid, remote.userfullname) if remote.userid else None
         values = {
             "forum_id": forum.id, "first_post_moodle_id": remote.first_post_id,
