@@ -112,7 +112,8 @@ def _analyse(activity: CourseActivity, structure: StructureEngine, groups: bool,
         with _timed(timings, f"{kind}: health and trend"):
             table = tables[view.audience]
             health = course_health(graph, table, now=activity.now_ts)
-            trend = weekly_trend(activity, view, table) if view.window == "all" else []
+            trend = (weekly_trend(activity, view, table, graph=graph)
+                     if view.window == "all" else [])
         candidates: dict[str, list[dict[str, Any]]] = {
             "ambassadors": [c.to_json() for c in
                             ambassador_candidates(activity, metrics, limit=LIMITS["ambassadors"])],

@@ -128,20 +128,26 @@ def _week_starts(activity: CourseActivity, weeks: int) -> list[datetime]:
 
 
 def weekly_trend(activity: CourseActivity, view: View, table: DiscussionTable, *,
-                 weeks: int = TREND_WEEKS) -> list[dict[str, Any]]:
+                 weeks: int = TREND_WEEKS, graph: InteractionGraph | None = None
+                 ) -> list[dict[str, Any]]:
     """Return the health of each calendar week (Monday to Monday, UTC) up to `now`.
 
     Each week's figures equal `course_health` of that week's graph; they are computed for
-    all weeks at once from the graph of the whole span, which keeps group trends cheap.
+    all weeks at once from the graph of the whole span (`graph`, the view's whole-course graph,
+    is reused when it covers every week), which keeps group trends cheap.
     """
     if not len(activity.columns):
         return []
     starts = _week_starts(activity, weeks)
     count = len(starts)
     bounds = np.array([s.timestamp() for s in starts] + [np.inf])
-    span = View(view.window, view.group_id, view.audience, since=bounds[0],
-                until=activity.now_ts)
-    g = build_graph(activity, span)
+    if (graph is not None and graph.view.window == "all" and graph.view.since is None
+            and float(activity.columns.created.min()) >= bounds[0]):
+        g = graph  # the whole-course graph of this view already spans every week
+    else:
+        span = View(view.window, view.group_id, view.audience, since=bounds[0],
+                    until=activity.now_ts)
+        g = build_graph(activity, span)
     n = max(g.node_count, 1)
     week = np.searchsorted(bounds, g.post_created, side="right") - 1
     author, parent = g.post_author, g.post_parent

@@ -128,3 +128,4 @@ def test_the_vectorised_trend_equals_each_week_built_as_its_own_graph(seed):
         slow = weekly_trend_by_graphs(activity, view, table)
         assert len(fast) >= 8
         assert fast == slow
+        assert weekly_trend(activity, view, table, graph=build_graph(activity, view)) == slow
