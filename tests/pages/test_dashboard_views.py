@@ -174,3 +174,24 @@ def test_a_large_course_draws_the_most_active_and_says_so(launch_as, small_cours
     svg = html.split('class="network"', 1)[1].split("</svg>", 1)[0]
     assert svg.count('class="node ') == 150
     assert "P 399" in svg and "P 0 " not in svg
+
+
+def test_the_group_filter_shows_the_groups_view(launch_as, small_course):
+    from middleware.models import CourseGroup, Enrolment
+
+    session, course = small_course.session, small_course.course
+    group = CourseGroup(course_id=course.id, moodle_group_id=7, name="Gruppo A")
+    session.add(group)
+    session.flush()
+    for key in ("giulia", "marco"):
+        enrolment = session.query(Enrolment).filter_by(
+            course_id=course.id, person_id=small_course.people[key].id).one()
+        enrolment.groups.append(group)
+    session.commit()
+    _analyse(small_course)
+    html = launch_as("carla").get(f"/dashboard?window=all&group={group.id}").get_data(
+        as_text=True)
+    assert f'<option value="{group.id}" selected>Gruppo A</option>' in html
+    table = html.split("<caption", 1)[1].split("</table>", 1)[0]
+    assert "Giulia Rossi" in table and "Marco Bianchi" in table
+    assert "Luca Romano" not in table
