@@ -25,7 +25,9 @@ class CircoloError(Exception):
 
     def __init__(self, message: Any = None, *, code: str | None = None,
                  detail: str | None = None) -> None:
-        super().__init__(detail or str(message or self.message))
+        # The exception's text is for logs: never render the (lazy, per-request) message here,
+        # since errors are also raised in the worker, outside any request.
+        super().__init__(detail or code or self.code)
         if message is not None:
             self.message = message
         if code is not None:

@@ -11,7 +11,8 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Sent after a course's sync run succeeded. Arguments: course_id: int, changed: int (items written).
+#: Sent after a course's sync run succeeded.
+#: Arguments: course_id: int, changed: int (items written).
 course_synced = _signals.signal("course-synced")
 
 #: Sent after a course's analytics were computed and stored. Arguments: course_id: int.

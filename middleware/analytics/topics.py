@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .activity import CourseActivity
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 WORD = re.compile(r"[^\W\d_]{4,}")
 STEM = 6
@@ -63,6 +66,10 @@ class TopicIndex:
 
 def build_topic_index(activity: CourseActivity) -> TopicIndex:
     """Index the course's texts (private replies stay out: they are not public knowledge)."""
+    # Imported here: scikit-learn costs the web processes a second at start-up, and only the
+    # worker (and peer ranking) needs it.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     by_person: dict[int, list[str]] = {}
     starts: dict[int, str] = {}
     titles = {d.id: d.title for d in activity.discussions}
