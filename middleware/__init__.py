@@ -63,6 +63,9 @@ def register_blueprints(app: Flask) -> None:
     from . import moodle
 
     moodle.init_app(app)  # `flask circolo moodle`, sync metrics and signal receivers
+    from . import privacy
+
+    privacy.init_app(app)  # `flask circolo learner|privacy`, forget people Moodle dropped
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -38,6 +38,8 @@ class Settings:
     lti_leeway_seconds: int = 60
     tool_private_key_file: str = ""
     worker_heartbeat_max_age_seconds: int = 180
+    # Days after a course's end before its posts' text is blanked (data rights, privacy/).
+    post_retention_days: int = 180
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -109,6 +111,7 @@ class Settings:
             worker_heartbeat_max_age_seconds=_int(
                 environ, "CIRCOLO_HEARTBEAT_MAX_AGE", 180, minimum=30
             ),
+            post_retention_days=_int(environ, "CIRCOLO_POST_RETENTION_DAYS", 180, minimum=0),
         )
 
     def describe(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""data_rights (reserved: filled by the feature that owns it, removed if it needs no tables)
+"""data_rights: no tables (export, forget and retention work on the existing ones)
 
 Revision ID: 0008_data_rights
 Revises: 0007_pages
