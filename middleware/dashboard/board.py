@@ -175,8 +175,35 @@ def _sync_text(run: Any, now: datetime) -> str:
     if run.status == "running":
         return _("A sync started %(ago)s (%(when)s) and is still running.", ago=ago, when=when)
     if run.status == "failed":
-        return _("The last sync, %(ago)s (%(when)s), failed. Circolo will try again.",
-                 ago=ago, when=when)
+        return " ".join((_("The last sync, %(ago)s (%(when)s), failed. Circolo will try again.",
+                           ago=ago, when=when), sync_failure_text(run.error)))
     return _("Last synced %(ago)s (%(when)s): %(changed)s changes.", ago=ago, when=when,
              changed=format_decimal(run.changed))
+
+
+def sync_failure_text(error: str) -> str:
+    """Say in plain words why a sync failed, from the error its run recorded."""
+    error = error or ""
+    if error.startswith("unexpected") and any(
+            name in error for name in ("OperationalError", "InterfaceError", "DatabaseError")):
+        return _("Circolo's database was unavailable during the sync; what was read before is "
+                 "kept.")
+    checks = (
+        ("timed out", _("Moodle did not answer in time (it may be overloaded).")),
+        ("connection failed", _("Moodle could not be reached (the site or its network is down).")),
+        ("HTML instead of JSON", _("Moodle answered with an error page instead of data.")),
+        ("truncated or invalid JSON", _("Moodle's answer was cut off before its end.")),
+        ("HTTP 5", _("Moodle reported a server error.")),
+        ("[invalidtoken]", _("Moodle did not accept Circolo's web-service token: ask IT to "
+                             "check it.")),
+        ("[webservicesdisabled]", _("Web services are switched off on this Moodle site: ask "
+                                    "IT to enable them.")),
+        ("[notconnected]", _("Circolo is not connected to this Moodle site yet: ask IT.")),
+    )
+    for marker, text in checks:
+        if marker in error:
+            return text
+    if "[nopermissions]" in error or "[accessexception]" in error:
+        return _("Moodle refused a request: the web-service user lacks a permission (ask IT).")
+    return _("Moodle did not answer as expected.")
 
