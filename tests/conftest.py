@@ -172,6 +172,33 @@ def http_mock(request: pytest.FixtureRequest) -> Iterator[responses_lib.Requests
         yield mock
 
 
+# --- chromium (one Playwright per process: its sync API cannot be started twice) -----------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """Debian's chromium; locally its absence skips, in CI it fails."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = (f"{CHROMIUM} is not installed (Debian package `chromium`; `make test` installs "
+              "it when run as root)")
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance(chromium_executable: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
 # --- helpers ---------------------------------------------------------------------
 
 @pytest.fixture

@@ -67,11 +67,9 @@ import requests
 from sqlalchemy import create_engine, text
 
 from middleware.config import PROJECT_ROOT
+from tests.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.doubles.lti_platform import RESOURCE_LINK, PlatformServer, Tool, start_platform
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 ENTRYPOINT = PROJECT_ROOT / "scripts" / "entrypoint.sh"
 OUTPUT = PROJECT_ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
@@ -89,24 +87,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # --- chromium -------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def chromium_executable() -> str:
-    """Debian's chromium; locally its absence skips, in CI it fails."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    reason = (f"{CHROMIUM} is not installed (Debian package `chromium`; `make test` installs "
-              "it when run as root)")
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def playwright_instance(chromium_executable: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
+# `chromium_executable` and `playwright_instance` live in tests/conftest.py: one Playwright
+# per process, shared with every other test that drives chromium.
 
 
 @pytest.fixture(scope="session")

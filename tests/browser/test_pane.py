@@ -51,9 +51,10 @@ def test_not_now_sets_a_prompt_aside(page, launch, seeded_course):
     frame = landed.frame
     prompts = frame.locator("#prompts")
     assert "una domanda per te" in prompts.inner_text()
-    prompts.get_by_role("button", name="Not now").first.click()
+    # Wait for the navigation the form starts, or the old document would be read.
+    with frame.expect_navigation():
+        prompts.get_by_role("button", name="Not now").first.click()
     frame = _circolo(page, landed)
-    frame.wait_for_load_state()
     assert "una domanda per te" not in frame.locator("#prompts").inner_text()
 
 

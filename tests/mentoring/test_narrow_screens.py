@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from middleware.config import PROJECT_ROOT
 from middleware.mentoring import delivery, operations
+from tests.conftest import CHROMIUM_ARGS
 
 from .builders import NOW
 from .conftest import routed_course
 from .fake_moodle import FakeMoodle
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAGES = ["/dashboard/mentoring/", "/dashboard/mentoring/review", "/dashboard/mentoring/templates",
          "/dashboard/mentoring/templates/bridge_buddy/it", "/dashboard/mentoring/log",
          "/dashboard/mentoring/outcomes"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run"])
-        yield browser
-        browser.close()
+def browser(playwright_instance, chromium_executable):
+    browser = playwright_instance.chromium.launch(executable_path=chromium_executable,
+                                                  args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 def inline_css(html: str) -> str:
