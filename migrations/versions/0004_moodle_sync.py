@@ -1,7 +1,7 @@
 """moodle_sync: web-service connection per platform, sync runs, per-course sync state
 
 Revision ID: 0004_moodle_sync
-Revises: 0003_lti_services
+Revises: 0002_lti
 """
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_moodle_sync"
-down_revision: str | None = "0003_lti_services"
+down_revision: str | None = "0002_lti"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
