@@ -27,6 +27,8 @@ DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
 LTI_VERSION = "1.3.0"
 ALGORITHMS = ["RS256"]
+#: LTI caps `sub`, context and resource link ids at 255 characters.
+MAX_IDENTIFIER_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -141,17 +143,19 @@ def validate_launch(id_token: str, *, platform: PlatformRegistration, key_sets: 
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise LtiError("sub_missing")
+    _check_identifier("sub", subject)
 
     roles = claims.get(CLAIM + "roles")
     if not isinstance(roles, list):
         raise LtiError("roles_missing")
-    roles = [role for role in roles if isinstance(role, str)]
+    roles = [role for role in roles if isinstance(role, str) and "\x00" not in role]
 
     resource_link = _object(claims, CLAIM + "resource_link")
-    resource_link_id = resource_link.get("id")
-    if message_type == RESOURCE_LINK_REQUEST and (
-            not isinstance(resource_link_id, str | int) or str(resource_link_id) == ""):
+    resource_link_id = _identifier(resource_link.get("id"))
+    if message_type == RESOURCE_LINK_REQUEST and resource_link_id is None:
         raise LtiError("resource_link_missing")
+    if resource_link_id is not None:
+        _check_identifier("resource_link.id", resource_link_id)
 
     deep_linking = None
     if message_type == DEEP_LINKING_REQUEST:
@@ -160,7 +164,11 @@ def validate_launch(id_token: str, *, platform: PlatformRegistration, key_sets: 
     context = _object(claims, CLAIM + "context")
     presentation = _object(claims, CLAIM + "launch_presentation")
     platform_info = _object(claims, CLAIM + "tool_platform")
-    context_id = context.get("id")
+    context_id = _identifier(context.get("id"))
+    if context_id is None and context.get("id") not in (None, ""):
+        raise LtiError("token_malformed", "context id is neither a string nor a number")
+    if context_id is not None:
+        _check_identifier("context.id", context_id)
     return LaunchMessage(
         issuer=platform.issuer,
         client_id=platform.client_id,
@@ -170,10 +178,10 @@ def validate_launch(id_token: str, *, platform: PlatformRegistration, key_sets: 
         roles=tuple(roles),
         role=map_roles(roles),
         target_link_uri=claimed_target,
-        context_id=str(context_id) if context_id not in (None, "") else None,
+        context_id=context_id,
         context_label=_text(context.get("label")),
         context_title=_text(context.get("title")),
-        resource_link_id=str(resource_link_id) if resource_link_id not in (None, "") else None,
+        resource_link_id=resource_link_id,
         resource_link_title=_text(resource_link.get("title")),
         name=_text(claims.get("name")),
         given_name=_text(claims.get("given_name")),
@@ -267,5 +275,19 @@ def _object(claims: Mapping[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _identifier(value: Any) -> str | None:
+    """An id claim as text: strings and whole numbers (not booleans); None otherwise or empty."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) if str(value) != "" else None
+
+
+def _check_identifier(name: str, value: str) -> None:
+    if len(value) > MAX_IDENTIFIER_LENGTH or "\x00" in value:
+        raise LtiError("token_malformed", f"{name} longer than {MAX_IDENTIFIER_LENGTH} "
+                                          "characters or with a NUL character")
+
+
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    # NUL characters are never meant for people, and PostgreSQL refuses them in text columns.
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""

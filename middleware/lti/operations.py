@@ -146,7 +146,9 @@ class LaunchRecord:
 
 
 def _moodle_id(value: str | None, launch: LaunchMessage) -> int | None:
-    if launch.product_family_code == "moodle" and value and value.isdigit():
+    # Moodle's ids are ASCII digits that fit the integer column; anything else is not one.
+    if (launch.product_family_code == "moodle" and value and value.isascii()
+            and value.isdigit() and len(value) <= 10 and int(value) < 2**31):
         return int(value)
     return None
 
@@ -180,8 +182,9 @@ def record_launch(session: Session, platform: Platform, launch: LaunchMessage, *
     course = _get_or_create(session, Course, {"platform_id": platform.id,
                                               "context_id": context_id},
                             {"moodle_course_id": _moodle_id(launch.context_id, launch)})
-    course.title = launch.context_title or course.title or launch.resource_link_title
-    course.label = launch.context_label or course.label
+    # Display texts are cut to their columns; identifiers were checked by validate_launch.
+    course.title = (launch.context_title or course.title or launch.resource_link_title)[:512]
+    course.label = (launch.context_label or course.label)[:255]
     course.last_launch_at = now
     session.flush()
     # Exactly one launch activates a course, however many arrive together.
@@ -196,8 +199,9 @@ def record_launch(session: Session, platform: Platform, launch: LaunchMessage, *
                                               "subject": launch.subject},
                             {"moodle_user_id": _moodle_id(launch.subject, launch)})
     # Without PII claims (privacy settings), keep what the web services told us.
-    person.fullname = launch.display_name or person.fullname
-    person.email = launch.email or person.email
+    person.fullname = (launch.display_name or person.fullname)[:512]
+    if launch.email and len(launch.email) <= 512:  # a cut address would be someone else's
+        person.email = launch.email
     if launch.locale:
         person.lang = launch.locale[:16]
     person.deleted = False

@@ -93,6 +93,11 @@ def login() -> Response:
         raise LtiError("login_param_missing", "missing " + ", ".join(missing))
     issuer, login_hint = params["iss"], params["login_hint"]
     target_link_uri = params["target_link_uri"]
+    # What is looked up or stored must fit its column, and PostgreSQL refuses NUL in text.
+    unusable = [name for name in ("iss", "target_link_uri", "client_id", "lti_deployment_id")
+                if "\x00" in params.get(name, "") or len(params.get(name, "")) > 1024]
+    if unusable:
+        raise LtiError("login_param_missing", "unusable " + ", ".join(unusable))
     base_url = _settings().public_base_url
     if origin_of(target_link_uri) != origin_of(base_url):
         raise LtiError("target_link_uri_foreign",
@@ -134,7 +139,10 @@ def launch() -> Response:
     if not id_token:
         raise LtiError("id_token_missing")
     db = get_session()
-    state = operations.consume_login_state(db, request.form.get("state", ""))
+    state_value = request.form.get("state", "")
+    if "\x00" in state_value or len(state_value) > 128:  # no such state was ever issued
+        raise LtiError("state_unknown", "state with a NUL character or too long")
+    state = operations.consume_login_state(db, state_value)
     # Committed before any other check: a state is spent even when the launch then fails.
     db.commit()
     _check_browser_binding(state.state, state.browser_hash)
