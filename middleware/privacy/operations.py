@@ -138,8 +138,9 @@ def forget_person(session: Session, person: Person) -> ForgetReport:
                           (MessageTemplate, "updated_by_id"), (SyncRun, "requested_by_id")):
         attribute = getattr(model, column)
         run(model.__tablename__, update(model).where(attribute == pid).values({column: None}))
+    platform_courses = select(Course.id).where(Course.platform_id == person.platform_id)
     for name in names:
-        _redact(session, name, rows)
+        _redact(session, name, platform_courses, rows)
     run("enrolment", delete(Enrolment).where(Enrolment.person_id == pid))
     session.expunge(person)
     run("person", delete(Person).where(Person.id == pid))
@@ -157,13 +158,14 @@ _QUOTING_COLUMNS = ((Post, ("subject", "message_html", "message_text")),
                     (SyncRun, ("error",)))
 
 
-def _redact(session: Session, value: str, rows: dict[str, int]) -> None:
-    """Replace `value` wherever another row's text quotes it (case as written)."""
+def _redact(session: Session, value: str, courses: Any, rows: dict[str, int]) -> None:
+    """Replace `value` wherever another row of these courses quotes it (case as written)."""
     for model, columns in _QUOTING_COLUMNS:
         for column in columns:
             attribute = getattr(model, column)
             changed = session.execute(
-                update(model).where(attribute.contains(value, autoescape=True))
+                update(model).where(model.course_id.in_(courses),
+                                    attribute.contains(value, autoescape=True))
                 .values({column: func.replace(attribute, value, REDACTED)})
                 .execution_options(synchronize_session=False)).rowcount
             if changed:

@@ -34,7 +34,8 @@ def forget_people_moodle_dropped(session: Session, course_id: int) -> list[int]:
     if reports:
         log.info("people no longer in Moodle forgotten",
                  extra={"course_id": course_id, "people": [r.person_id for r in reports]})
-        reanalyse(sorted({c for r in reports for c in r.courses} - {course_id}))
+        # Including this course: its analysis may have run before the forget dropped it.
+        reanalyse(sorted({c for r in reports for c in r.courses}))
     return [r.person_id for r in reports]
 
 

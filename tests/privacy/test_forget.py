@@ -108,6 +108,9 @@ def test_moodle_no_longer_listing_a_person_forgets_them_at_reconciliation(
     assert db_session.scalar(select(Person).where(Person.subject == str(leaving.id))) is None
     assert tables_mentioning(db_session, leaving.fullname, leaving.email) == {}
     assert db_session.get(Person, staying.id) is not None
+    # The course's analytics were computed again, without them.
+    assert db_session.scalar(select(func.count(AnalyticsSnapshot.id)).where(
+        AnalyticsSnapshot.course_id == course.id)) > 0
 
 
 def test_a_person_still_enrolled_elsewhere_on_the_platform_is_kept(app, db_session, course,
@@ -176,3 +179,32 @@ def test_default_retention_is_180_days(settings):
                              ).post_retention_days == 180
     assert Settings.from_env({"CIRCOLO_INSTANCE_PATH": str(settings.instance_path),
                               "CIRCOLO_POST_RETENTION_DAYS": "30"}).post_retention_days == 30
+
+
+def test_a_namesake_on_another_moodle_site_is_left_alone(app, runner, db_session, course):
+    from middleware.models import Course, Forum, Platform
+
+    learner = most_active_learner(db_session, course)
+    name, subject = learner.fullname, learner.subject
+    elsewhere = Platform(issuer="http://other.test", client_id="x", auth_login_url="u",
+                         auth_token_url="u", key_set_url="u")
+    db_session.add(elsewhere)
+    db_session.flush()
+    namesake = Person(platform_id=elsewhere.id, subject=learner.subject,
+                      fullname=learner.fullname, email="namesake@example.test")
+    other_course = Course(platform_id=elsewhere.id, context_id="5", title="Elsewhere")
+    db_session.add_all([namesake, other_course])
+    db_session.flush()
+    forum = Forum(course_id=other_course.id, moodle_forum_id=1)
+    db_session.add(forum)
+    db_session.flush()
+    discussion = Discussion(forum_id=forum.id, course_id=other_course.id,
+                            moodle_discussion_id=1, name=f"Ciao {learner.fullname}")
+    db_session.add(discussion)
+    db_session.commit()
+    result = runner.invoke(args=["circolo", "learner", "forget", "--platform",
+                                 str(course.platform_id), "--user", subject, "--yes"])
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    assert db_session.get(Person, namesake.id).fullname == name
+    assert db_session.get(Discussion, discussion.id).name == f"Ciao {name}"
