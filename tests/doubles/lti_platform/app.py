@@ -158,7 +158,6 @@ def create_platform_app(platform: MoodlePlatform) -> Flask:
         if tool is None or not token:
             return Response("Invalid request (invalidrequest)", 400)
         record: dict[str, Any] = {"tool": tool.client_id, "jwt": token}
-        platform.deep_link_responses.append(record)
         try:
             key = platform.tool_public_key(tool, jwt.get_unverified_header(token).get("kid"))
             claims = jwt.decode(token, key, algorithms=["RS256"], audience=platform.issuer,
@@ -166,8 +165,11 @@ def create_platform_app(platform: MoodlePlatform) -> Flask:
                                                                             "nonce"]})
         except (jwt.PyJWTError, OSError, ValueError) as failure:
             record["error"] = f"{type(failure).__name__}: {failure}"
+            platform.deep_link_responses.append(record)
             return Response(f"Invalid deep linking response: {record['error']}", 400)
         record["claims"] = claims
+        # Published only once complete: tests poll this list from another thread.
+        platform.deep_link_responses.append(record)
         if claims.get(f"{CLAIM}message_type") != "LtiDeepLinkingResponse" or claims.get(
                 f"{CLAIM}deployment_id") != tool.type_id:
             record["error"] = "not a deep linking response for this deployment"
