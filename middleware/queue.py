@@ -49,7 +49,12 @@ def queue_url_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) 
     return environ.get("CIRCOLO_QUEUE_URL") or f"sqlite:///{Path(instance).resolve()}/queue.db"
 
 
-huey: Huey = create_huey(queue_url_from_env())
+def queue_name_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
+    # Several Circolo installations (or test runs) can share one Redis under different names.
+    return environ.get("CIRCOLO_QUEUE_NAME") or "circolo"
+
+
+huey: Huey = create_huey(queue_url_from_env(), name=queue_name_from_env())
 
 _task_app: Flask | None = None
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
@@ -83,19 +85,16 @@ class CourseRecords:
         """Create or update people from (Moodle id, full name, account deleted), one flush."""
         entries = list(entries)
         self.people(moodle_id for moodle_id, _, _ in entries)
-        created = False
+        missing = {str(moodle_id): (moodle_id, fullname, deleted)
+                   for moodle_id, fullname, deleted in entries
+                   if str(moodle_id) not in self._people}
+        if missing:
+            self._create_people(list(missing.values()))
         for moodle_id, fullname, deleted in entries:
             subject = str(moodle_id)
-            person = self._people.get(subject)
-            if person is None:
-                person = Person(platform_id=self.course.platform_id, subject=subject,
-                                moodle_user_id=moodle_id, fullname=fullname, deleted=deleted)
-                self.session.add(person)
-                self._people[subject] = person
-                self._absent.discard(subject)
-                self.changed += 1
-                created = True
+            if subject in missing:
                 continue
+            person = self._people[subject]
             values: dict[str, Any] = {"moodle_user_id": moodle_id}
             if deleted:
                 values["deleted"] = True
@@ -103,8 +102,25 @@ class CourseRecords:
                 values["fullname"] = fullname
             if _assign(person, values):
                 self.changed += 1
-        if created:
-            self.session.flush()
+
+    def _create_people(self, entries: list[tuple[int, str, bool]]) -> None:
+        """Insert people, tolerating the same people inserted meanwhile by another course's sync.
+
+        People belong to the platform, so two courses of one Moodle site synced at once (by two
+        workers) create the same learners: a plain INSERT would fail one of the syncs. Rows go
+        in subject order, so two such inserts wait for each other instead of deadlocking.
+        """
+        dialect = self.session.get_bind().dialect.name
+        insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        rows = [{"platform_id": self.course.platform_id, "subject": str(moodle_id),
+                 "moodle_user_id": moodle_id, "fullname": fullname, "deleted": deleted}
+                for moodle_id, fullname, deleted in sorted(entries, key=lambda e: str(e[0]))]
+        self.session.execute(insert_into(Person).on_conflict_do_nothing(
+            index_elements=["platform_id", "subject"]), rows)
+        subjects = {row["subject"] for row in rows}
+        self._absent -= subjects
+        self.people(int(subject) for subject in subjects)
+        self.changed += len(rows)
 
     def person(self, moodle_id: int, fullname: str = "", *, deleted: bool = False) -> Person:
         """Return the person with this Moodle id (the LTI `sub`), creating it if unknown."""
