@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound
 from ..models.base import utcnow
-from ..models.community import Person
+from ..models.community import Enrolment, Person
 from ..models.mentoring import Ambassador, MentoringPreference, MentoringPrompt
 from . import activity, outbox
 from .facts import AMBASSADOR, AMBASSADOR_INVITE, ASKING_KINDS
@@ -43,6 +43,12 @@ def invite_ambassador(session: Session, course_id: int, person_id: int, teacher_
                       now: datetime | None = None) -> Ambassador:
     """The teacher approves a candidate: the learner gets an invitation they must accept."""
     now = now or utcnow()
+    # The id comes from a URL: only someone enrolled in this very course can be invited.
+    enrolled = session.scalar(select(Enrolment.id).where(
+        Enrolment.course_id == course_id, Enrolment.person_id == person_id,
+        Enrolment.active.is_(True)))
+    if enrolled is None:
+        raise NotFound(detail=f"person {person_id} is not enrolled in course {course_id}")
     ambassador = _ambassador(session, course_id, person_id)
     if ambassador is None:
         ambassador = Ambassador(course_id=course_id, person_id=person_id, suggested_at=now)
