@@ -6,6 +6,7 @@ more than once per cool-down by sending made-up `kid`s, and failures are `LtiErr
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: (connect, read) seconds for one JWKS fetch.
 FETCH_TIMEOUT = (3.05, 5.0)
+#: A key set larger than this is not one (Moodle's, with one key, is under 1 KiB).
+MAX_JWKS_BYTES = 64 * 1024
 
 
 @dataclass
@@ -82,15 +85,12 @@ class PlatformKeySets:
 
     def _fetch(self, jwks_url: str) -> _CachedKeySet:
         try:
-            response = self.http.get(jwks_url, timeout=FETCH_TIMEOUT, allow_redirects=False,
-                                     headers={"Accept": "application/json"})
-            response.raise_for_status()
-            document = response.json()
-            key_set = jwt.PyJWKSet.from_dict(document)
+            key_set = jwt.PyJWKSet.from_dict(json.loads(self._download(jwks_url)))
         except (requests.RequestException, ValueError, jwt.PyJWKSetError) as error:
             log.warning("platform JWKS unavailable", extra={"jwks_url": jwks_url,
                                                             "error": type(error).__name__})
-            raise LtiError("jwks_unavailable", f"{jwks_url}: {type(error).__name__}") from None
+            raise LtiError("jwks_unavailable",
+                           f"{jwks_url}: {type(error).__name__} {error}"[:300]) from None
         keys = {key.key_id: key.key for key in key_set.keys
                 if key.key_id and key.public_key_use in (None, "sig")}
         cached = _CachedKeySet(keys=keys, fetched_at=self.clock())
@@ -98,3 +98,16 @@ class PlatformKeySets:
             self._cache[jwks_url] = cached
         log.info("platform JWKS fetched", extra={"jwks_url": jwks_url, "kids": sorted(keys)})
         return cached
+
+    def _download(self, jwks_url: str) -> bytes:
+        """Read the key set at `jwks_url`: a 200 answer, not redirected, at most MAX_JWKS_BYTES."""
+        with self.http.get(jwks_url, timeout=FETCH_TIMEOUT, allow_redirects=False, stream=True,
+                           headers={"Accept": "application/json"}) as response:
+            if response.status_code != 200:
+                raise ValueError(f"HTTP {response.status_code}")
+            body = b""
+            for chunk in response.iter_content(16 * 1024):
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise ValueError(f"answer too large (over {MAX_JWKS_BYTES} bytes)")
+            return body
