@@ -189,6 +189,8 @@ def sync_failure_text(error: str) -> str:
         return _("Circolo's database was unavailable during the sync; what was read before is "
                  "kept.")
     checks = (
+        ("interrupted", _("It was interrupted before it finished (the worker stopped or lost "
+                          "its database); what was read before is kept.")),
         ("timed out", _("Moodle did not answer in time (it may be overloaded).")),
         ("connection failed", _("Moodle could not be reached (the site or its network is down).")),
         ("HTML instead of JSON", _("Moodle answered with an error page instead of data.")),

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import TooManyRequests
 from ..models import Course, CourseSyncState, Forum, SyncRun, utcnow
-from ..models.moodle import FAILED, SUCCEEDED
+from ..models.moodle import FAILED, RUNNING, SUCCEEDED
 from ..moodle.operations import client_for_connection, connection_for_platform
 from ..moodle.service import MoodleClient, MoodleError
 from .records import CourseRecords
@@ -49,6 +49,8 @@ LEASE_TTL = timedelta(minutes=15)
 REQUEST_INTERVAL = timedelta(minutes=2)
 
 Checkpoint = Callable[[], None]
+#: The error recorded on a run that never finished.
+INTERRUPTED = "interrupted before it finished"
 
 
 class SyncRequestedTooSoon(TooManyRequests):
@@ -272,6 +274,12 @@ def run_sync(session: Session, course_id: int, *, key: str, reconcile_hour: int 
     state = sync_state(session, course_id)
     if full is None:
         full = reconciliation_due(state, now(), reconcile_hour)
+    # Holding the lease, no other run of this course is alive: one still "running" was cut
+    # off (its worker killed, or its database gone before it could record the failure).
+    session.execute(update(SyncRun)
+                    .where(SyncRun.course_id == course_id, SyncRun.status == RUNNING)
+                    .values(status=FAILED, finished_at=now(), error=INTERRUPTED)
+                    .execution_options(synchronize_session=False))
     run = SyncRun(course_id=course_id, trigger=trigger, full=full, started_at=now(),
                   requested_by_id=requested_by_id)
     session.add(run)

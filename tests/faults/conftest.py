@@ -38,10 +38,15 @@ class DatabaseRestart:
         self.engine = engine
         self.restarts = 0
         self._armed = False
+        self._refusals = 0
         if engine.dialect.name == "sqlite":
             event.listen(engine, "before_cursor_execute", self._fail_armed_write)
+        else:
+            event.listen(engine, "do_connect", self._refuse_connection)
 
-    def restart(self) -> None:
+    def restart(self, *, down_for: int = 0) -> None:
+        """Drop every connection; with `down_for`, also refuse that many reconnections (on
+        SQLite: fail that many more writes), as a database still starting up does."""
         self.restarts += 1
         if self.engine.dialect.name == "postgresql":
             # From a connection of its own, as a DBA's restart would: every session dies.
@@ -50,20 +55,33 @@ class DatabaseRestart:
                 connection.execute(text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                connection.invalidate()  # not back into the pool: no live connection is left
+            self._refusals = down_for
         else:
+            self._refusals = down_for
             self._armed = True
+
+    def _refuse_connection(self, *_: Any) -> None:
+        if self._refusals > 0:
+            self._refusals -= 1
+            import psycopg
+
+            raise psycopg.OperationalError("FATAL: the database system is starting up")
 
     def _fail_armed_write(self, _conn: Any, _cursor: Any, statement: str, parameters: Any,
                           *_: Any) -> None:
         verb = statement.lstrip().split(" ", 1)[0].upper()
         if self._armed and verb in ("INSERT", "UPDATE", "DELETE"):
-            self._armed = False
+            self._armed = self._refusals > 0
+            self._refusals -= 1
             raise OperationalError(statement, parameters,
                                    sqlite3.OperationalError("disk I/O error"))
 
     def close(self) -> None:
         if self.engine.dialect.name == "sqlite":
             event.remove(self.engine, "before_cursor_execute", self._fail_armed_write)
+        else:
+            event.remove(self.engine, "do_connect", self._refuse_connection)
 
 
 @pytest.fixture

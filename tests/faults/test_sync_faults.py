@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from middleware.dashboard.board import sync_failure_text
 from middleware.models import Enrolment, Person, SyncRun
 from middleware.models.community import TEACHER
 from middleware.models.moodle import FAILED, SUCCEEDED
@@ -121,3 +122,30 @@ def test_database_restart_mid_sync_records_the_failure_then_recovers_without_los
     recovered = sync(db_session, settings, course, server.url)
     assert recovered.status == SUCCEEDED, recovered.error
     assert snapshot(db_session, course) == baseline
+
+
+def test_database_down_longer_than_the_sync_then_the_next_run_closes_the_interrupted_one(
+        app, db_session, settings, served, baseline, database_restart):
+    double, server = served
+    course = course_on(db_session, settings, double, server, issuer="http://moodle-a.test")
+    # Down long enough that even recording the failure fails: the run is left "running".
+    double.on_call("mod_forum_get_discussion_posts", AT_DISCUSSION,
+                   lambda: database_restart.restart(down_for=1))
+    with pytest.raises(OperationalError):
+        sync(db_session, settings, course, server.url)
+    db_session.rollback()
+    db_session.expire_all()
+    [stale] = db_session.scalars(select(SyncRun).where(SyncRun.course_id == course.id)).all()
+    assert stale.status == "running" and stale.finished_at is None
+
+    # The worker's next sync of the course (same process: its lease is still its own).
+    recovered = sync(db_session, settings, course, server.url)
+    assert recovered.status == SUCCEEDED, recovered.error
+    assert snapshot(db_session, course) == baseline
+    db_session.expire_all()
+    stale = db_session.get(SyncRun, stale.id)
+    assert stale.status == FAILED and stale.finished_at is not None
+    with app.test_request_context():
+        assert sync_failure_text(stale.error).startswith("It was interrupted before it finished")
+    page = plain(TeacherView(app, course, teacher_of(db_session, course)).page("/dashboard"))
+    assert "Last synced" in page and "still running" not in page
