@@ -168,6 +168,13 @@ def fetch_configuration(url: str, *, http: requests.Session | None = None,
     if origin_of(loaded["issuer"]) != origin_of(url):
         raise RegistrationError("issuer_mismatch", f"issuer {loaded['issuer']!r} served from "
                                                    f"{origin_of(url)!r}")
+    # Anyone can open the registration page: endpoints elsewhere would make the tool post the
+    # registration (and later fetch keys, ask for tokens) wherever a forged configuration says.
+    for endpoint in ("registration_endpoint", "jwks_uri", "token_endpoint",
+                     "authorization_endpoint"):
+        if origin_of(loaded[endpoint]) != origin_of(url):
+            raise RegistrationError("issuer_mismatch", f"{endpoint} on "
+                                                       f"{origin_of(loaded[endpoint])!r}")
     platform = loaded["platform"]
     placements: list[str] = []
     for message in platform.get("messages_supported", []):

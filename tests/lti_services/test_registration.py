@@ -244,7 +244,10 @@ def test_a_configuration_url_that_is_not_http_is_refused(client):
 
 
 def test_registration_request_uses_the_platforms_deep_linking_placements(recorded):
-    configuration = dict(recorded["openid_configuration"])
+    site = recorded["openid_configuration"]["issuer"]
+    configuration = {name: value.replace(site, "https://moodle.example.org")
+                     if isinstance(value, str) else value
+                     for name, value in recorded["openid_configuration"].items()}
     configuration["https://purl.imsglobal.org/spec/lti-platform-configuration"] = {
         "messages_supported": [{"type": "LtiDeepLinkingRequest",
                                 "placements": ["ContentArea", "RichTextEditor"]}]}
@@ -263,8 +266,11 @@ def test_registration_request_uses_the_platforms_deep_linking_placements(recorde
 def test_an_issuer_with_a_path_matches_its_origin(recorded):
     with responses.RequestsMock() as mock:
         url = "https://school.example.org/moodle/mod/lti/openid-configuration.php"
-        mock.add(responses.GET, url, json=dict(recorded["openid_configuration"],
-                                               issuer="https://school.example.org/moodle"))
+        site = recorded["openid_configuration"]["issuer"]
+        moved = {name: value.replace(site, "https://school.example.org/moodle")
+                 if isinstance(value, str) else value
+                 for name, value in recorded["openid_configuration"].items()}
+        mock.add(responses.GET, url, json=moved)
         assert fetch_configuration(url).issuer == "https://school.example.org/moodle"
 
 
