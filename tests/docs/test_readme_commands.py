@@ -78,7 +78,7 @@ def test_each_documented_command_is_one_this_test_runs():
     assert {kind_of(c) for c in documented} == set(KINDS)
 
 
-def test_the_deployment_section_covers_what_it_for_it():
+def test_the_deployment_section_covers_what_it_needs():
     text = section("Deployment")
     for topic in ("dynamic registration", "manual registration", "web-service user",
                   "Non-editing teacher", "moodle connect", "compose.yaml", "Back up",
