@@ -24,8 +24,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import secrets
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -45,6 +46,9 @@ TOKEN_FIELD = "launch_token"  # noqa: S105 - a field name
 TOKEN_HEADER = "X-Circolo-Launch"  # noqa: S105 - a header name
 #: Seconds a launch token stays valid; every page re-issues fresh ones in its links.
 LAUNCH_TOKEN_MAX_AGE = 3600
+#: Seconds a launch lasts however often its token is renewed (cookie sessions too): then the
+#: person opens Circolo again from the course, and the platform states their role afresh.
+LAUNCH_MAX_LIFETIME = 12 * 3600
 _TOKEN_SALT = "circolo.lti.launch-token"  # noqa: S105 - a namespace, not a secret
 _SESSION_KEY = "launch"
 
@@ -78,6 +82,8 @@ class Launch:
     placement: str = "pane"
     return_url: str | None = None
     deep_link: DeepLinkRequest | None = None
+    #: When the platform launched it (epoch seconds); renewed tokens and new windows keep it.
+    launched_at: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def is_teacher(self) -> bool:
@@ -126,7 +132,7 @@ def read_launch_token(token: str, max_age: int | None = None) -> Launch:
         max_age = current_app.config.get("CIRCOLO_LAUNCH_TOKEN_MAX_AGE", LAUNCH_TOKEN_MAX_AGE)
     try:
         data = _serializer().loads(token, max_age=max_age)
-        return Launch.from_dict(data)
+        return _within_lifetime(Launch.from_dict(data))
     except SignatureExpired:
         expired = Unauthorised(detail="launch token expired")
         # Genuine but old: its platform may still frame the "session expired" page.
@@ -135,6 +141,16 @@ def read_launch_token(token: str, max_age: int | None = None) -> Launch:
         raise expired from None
     except (BadSignature, TypeError, ValueError):
         raise Unauthorised(detail="launch token invalid") from None
+
+
+def _within_lifetime(launch: Launch) -> Launch:
+    """Return `launch`, or raise Unauthorised once it is older than its maximum lifetime."""
+    lifetime = current_app.config.get("CIRCOLO_LAUNCH_MAX_LIFETIME", LAUNCH_MAX_LIFETIME)
+    if time.time() - launch.launched_at > lifetime:
+        ended = Unauthorised(detail="launch older than its maximum lifetime")
+        ended.platform_origin = launch.platform_origin  # type: ignore[attr-defined]
+        raise ended
+    return launch
 
 
 def store_launch(launch: Launch) -> None:
@@ -167,9 +183,12 @@ def _resolve() -> tuple[Launch | None, str, Unauthorised | None]:
             error = refused
     if launch is None and error is None and isinstance(session.get(_SESSION_KEY), dict):
         try:
-            launch, source = Launch.from_dict(session[_SESSION_KEY]), "cookie"
+            launch, source = _within_lifetime(Launch.from_dict(session[_SESSION_KEY])), "cookie"
         except TypeError:
             session.pop(_SESSION_KEY, None)
+        except Unauthorised as ended:
+            session.pop(_SESSION_KEY, None)
+            error = ended
     g.circolo_launch = (launch, source)
     g.circolo_launch_error = error
     return launch, source, error
@@ -301,7 +320,8 @@ from .csrf import (  # noqa: E402 - it reads the launch through this module
 )
 
 __all__ = [
-    "CSRF_FIELD", "CSRF_HEADER", "LAUNCH_TOKEN_MAX_AGE", "TOKEN_FIELD", "TOKEN_HEADER",
+    "CSRF_FIELD", "CSRF_HEADER", "LAUNCH_MAX_LIFETIME", "LAUNCH_TOKEN_MAX_AGE", "TOKEN_FIELD",
+    "TOKEN_HEADER",
     "CsrfRefused", "DeepLinkRequest", "Launch", "check_csrf", "csrf_exempt", "csrf_token",
     "current_launch", "home_url", "issue_launch_token", "launch_form_fields", "launch_token",
     "launch_token_needed", "launch_url_for", "learner_required", "new_sid", "new_window_url",
