@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .errors import LtiError
 
@@ -91,8 +92,10 @@ class PlatformKeySets:
                                                             "error": type(error).__name__})
             raise LtiError("jwks_unavailable",
                            f"{jwks_url}: {type(error).__name__} {error}"[:300]) from None
+        # Only RSA keys can verify RS256 (another kind would fail in PyJWT with a TypeError).
         keys = {key.key_id: key.key for key in key_set.keys
-                if key.key_id and key.public_key_use in (None, "sig")}
+                if key.key_id and key.public_key_use in (None, "sig")
+                and isinstance(key.key, rsa.RSAPublicKey | rsa.RSAPrivateKey)}
         cached = _CachedKeySet(keys=keys, fetched_at=self.clock())
         with self._lock:
             self._cache[jwks_url] = cached

@@ -35,3 +35,19 @@ def test_a_redirect_is_not_a_jwks(http_mock, platform_jwks):
         PlatformKeySets().signing_key(JWKS_URL, FORGED_KID)
     assert refused.value.code == "jwks_unavailable"
     assert jwks_fetches(http_mock) == 1
+
+
+def test_a_key_that_is_not_rsa_is_never_used(http_mock, platform_jwks):
+    """Launches are RS256 only: an EC key published under a token's kid is no key for it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    elliptic = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(),
+                                  as_dict=True)
+    elliptic.update(kid="ec-key", use="sig", alg="ES256")
+    http_mock.get(JWKS_URL, json={"keys": [*platform_jwks["keys"], elliptic]})
+    key_sets = PlatformKeySets()
+    assert key_sets.signing_key(JWKS_URL, FORGED_KID) is not None
+    with pytest.raises(LtiError) as refused:
+        key_sets.signing_key(JWKS_URL, "ec-key")
+    assert refused.value.code == "token_unknown_kid"
