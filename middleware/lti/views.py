@@ -26,6 +26,7 @@ from lti.launch import LaunchMessage, unverified_claims, unverified_locale, vali
 
 from ..config import Settings
 from ..db import get_session
+from ..errors import Forbidden
 from ..i18n import normalise_locale
 from ..models import TEACHER, Platform
 from ..security import allow_framing_by
@@ -238,6 +239,11 @@ def resume() -> Response:
     """Continue a launch in a new top-level window (when the frame cannot keep cookies)."""
     launch = current_launch()
     assert launch is not None
+    # A GET that starts a session from a URL: followed from another site's page, it would sign
+    # the browser in as whoever's token the link carries (login CSRF). Circolo's own link is
+    # same-origin; browsers without Fetch Metadata send no header and are let through.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}:
+        raise Forbidden(detail="resume link followed from another site")
     fresh = dataclasses.replace(launch, sid=new_sid())
     store_launch(fresh)
     return redirect(home_url(_landing_endpoint(fresh), launch_token=issue_launch_token(fresh)))
