@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from collections.abc import Iterable
+
+from flask import Flask, Response, g, request
+
+from .errors import BadRequest
 
 
 def allow_framing_by(origin: str) -> None:
@@ -25,7 +29,22 @@ def content_security_policy() -> str:
     )
 
 
+def has_nul(values: Iterable[str]) -> bool:
+    return any("\x00" in value for value in values)
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # No text a person types contains NUL, and PostgreSQL cannot store it: refuse it once,
+        # here, rather than let any form or query reach a 500 deep inside a view.
+        if has_nul(request.args.values()) or has_nul(request.args.keys()) or (
+            request.method != "GET" and request.mimetype in {
+                "application/x-www-form-urlencoded", "multipart/form-data"}
+            and (has_nul(request.form.values()) or has_nul(request.form.keys()))
+        ):
+            raise BadRequest(detail="NUL character in the request")
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", content_security_policy())

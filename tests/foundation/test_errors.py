@@ -72,3 +72,11 @@ def test_pages_carry_security_headers(client):
     policy = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in policy and "script-src 'self'" in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_nul_characters_are_refused_everywhere_with_a_readable_page(client):
+    assert client.get("/healthz?x=a%00b").status_code == 400
+    response = client.post("/nowhere", data={"note": "a\x00b"})
+    assert response.status_code == 400
+    assert "The request could not be understood." in response.get_data(as_text=True)
+    assert client.get("/healthz?x=fine").status_code == 200
