@@ -157,3 +157,14 @@ class Reason:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reason:
         return cls(data["key"], dict(data.get("params") or {}))
+
+
+def render_stored_reason(data: Mapping[str, Any] | None) -> str:
+    """Render a reason stored in a snapshot, in the request's language ("" if none or unknown)."""
+    if not data:
+        return ""
+    try:
+        # A snapshot written by an older release may name a reason that no longer exists.
+        return Reason.from_json(data).render()
+    except KeyError:
+        return ""

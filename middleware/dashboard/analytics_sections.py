@@ -6,7 +6,7 @@ Everything comes from analytics' stored snapshots: the page computes nothing hea
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from middleware.analytics import operations as analytics
-from middleware.analytics.reasons import Reason
+from middleware.analytics.reasons import render_stored_reason
 from middleware.mentoring import operations as mentoring
 from middleware.models import Course, CourseGroup, Discussion, Enrolment
 from middleware.models.analytics import AnalyticsSnapshot, PersonMetrics
@@ -27,16 +27,6 @@ from .network import build_network, legend
 
 #: The most people the network table lists on the page.
 TABLE_ROWS = 300
-
-
-def reason_text(data: Mapping[str, Any] | None) -> str:
-    """Render a stored reason in the request's language ("" when there is none)."""
-    if not data:
-        return ""
-    try:
-        return Reason.from_json(data).render()
-    except KeyError:
-        return ""
 
 
 def status_names() -> dict[str, str]:
@@ -138,7 +128,8 @@ def fill_analytics(session: Session, course: Course, board: Any, *, now: datetim
         isolated_ids, pseudonymise=False)
     board.legend = legend()
     board.network_rows = board.network_rows[:TABLE_ROWS]
-    board.isolated = [{"name": label_of(item["person_id"]), "reason": reason_text(item["reason"])}
+    board.isolated = [{"name": label_of(item["person_id"]),
+                       "reason": render_stored_reason(item["reason"])}
                       for item in isolated[:20]]
     board.unanswered = _unanswered(session, course, candidates.get("unanswered", []), now,
                                    label_of)
@@ -174,6 +165,6 @@ def _candidates(session: Session, course_id: int, items: list[dict[str, Any]],
         # None: analytics proposes them but mentoring has not recorded a suggestion yet.
         status = mentoring.ambassador_status(session, course_id, item["person_id"])
         shown.append({"person_id": item["person_id"], "name": label_of(item["person_id"]),
-                      "reason": reason_text(item.get("reason")), "status": status,
+                      "reason": render_stored_reason(item.get("reason")), "status": status,
                       "status_text": names.get(status, "")})
     return shown

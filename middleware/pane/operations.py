@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from middleware.analytics import operations as analytics
 from middleware.analytics.metrics import METRIC_FIELDS
-from middleware.analytics.reasons import Reason
+from middleware.analytics.reasons import render_stored_reason
 from middleware.mentoring import operations as mentoring
 from middleware.models import (
     LEARNER,
@@ -229,21 +229,12 @@ def questions_where_i_could_help(session: Session, course_id: int, person_id: in
             continue
         mine.append(OpenQuestion(discussion.id, discussion.name,
                                  moodle_discussion_url(course, discussion.moodle_discussion_id),
-                                 discussion.created_at, _reason(peer.get("reason")),
+                                 discussion.created_at, render_stored_reason(peer.get("reason")),
                                  first_posts(session, [discussion.id]).get(discussion.id, "")))
     ranked = {question.discussion_id for question in mine}
     others = [q for q in open_questions(session, course_id, person_id, now=now, limit=limit)
               if q.discussion_id not in ranked]
     return (mine + others)[:limit]
-
-
-def _reason(data: dict[str, Any] | None) -> str:
-    if not data:
-        return ""
-    try:
-        return Reason.from_json(data).render()
-    except KeyError:
-        return ""
 
 
 def _roles(session: Session, course_id: int, ids: set[int]) -> dict[int, str]:
