@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,19 +56,26 @@ def postgres_url() -> Iterator[str | None]:
         return
     admin_url = Settings.from_env({"CIRCOLO_DATABASE_URL": admin_url,
                                    "CIRCOLO_INSTANCE_PATH": "/tmp/circolo-test-secrets"})
-    admin_url = admin_url.database_url
-    name = f"circolo_test_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with scratch_database(admin_url.database_url,
+                          f"circolo_test_{os.getpid()}_{secrets.token_hex(3)}") as url:
+        yield url
+
+
+@contextmanager
+def scratch_database(server_url: str, name: str) -> Iterator[str]:
+    """Create the PostgreSQL database `name` beside `server_url`'s, yield its URL, then drop it."""
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = admin_url.rpartition("/")
-    yield f"{base}/{name}"
-    with engine.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
-        ), {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    engine.dispose()
+    try:
+        yield f"{server_url.rpartition('/')[0]}/{name}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+            ), {"name": name})
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        engine.dispose()
 
 
 @pytest.fixture
@@ -76,18 +84,9 @@ def fresh_database_url(postgres_url: str | None, tmp_path: Path) -> Iterator[str
     if postgres_url is None:
         yield f"sqlite:///{tmp_path}/fresh.db"
         return
-    base, _, session_name = postgres_url.rpartition("/")
-    name = f"{session_name}_{secrets.token_hex(3)}"
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{base}/{name}"
-    with engine.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
-        ), {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    engine.dispose()
+    session_name = postgres_url.rpartition("/")[2]
+    with scratch_database(postgres_url, f"{session_name}_{secrets.token_hex(3)}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -64,10 +64,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from middleware.config import PROJECT_ROOT
-from tests.conftest import CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, scratch_database  # noqa: E402
 from tests.doubles.lti_platform import RESOURCE_LINK, PlatformServer, Tool, start_platform
 
 ENTRYPOINT = PROJECT_ROOT / "scripts" / "entrypoint.sh"
@@ -176,18 +175,9 @@ def browser_database_url(postgres_url: str | None,
     if postgres_url is None:
         yield f"sqlite:///{tmp_path_factory.mktemp('circolo-browser')}/circolo.db"
         return
-    base, _, session_name = postgres_url.rpartition("/")
-    name = f"{session_name}_browser_{secrets.token_hex(2)}"
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{base}/{name}".replace("postgresql+psycopg://", "postgresql://")
-    with engine.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
-        ), {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    engine.dispose()
+    session_name = postgres_url.rpartition("/")[2]
+    with scratch_database(postgres_url, f"{session_name}_browser_{secrets.token_hex(2)}") as url:
+        yield url.replace("postgresql+psycopg://", "postgresql://")
 
 
 @dataclass
