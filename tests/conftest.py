@@ -23,6 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from middleware import create_app
 from middleware.config import PROJECT_ROOT, Settings
@@ -64,7 +65,9 @@ def postgres_url() -> Iterator[str | None]:
 @contextmanager
 def scratch_database(server_url: str, name: str) -> Iterator[str]:
     """Create the PostgreSQL database `name` beside `server_url`'s, yield its URL, then drop it."""
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    # No pool: the fault tests restart the database (terminating its connections) while a
+    # session-long scratch database is alive; its teardown must open a fresh connection.
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
