@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, or_, select, update
@@ -344,6 +345,22 @@ def _finish(session: Session, run_id: int, course_id: int, holder: str,
     return run
 
 
+def _claim_slot(session: Session, course_id: int, column: Any, now: datetime,
+                interval: timedelta) -> bool:
+    """Set a course's `column` to `now` unless it is within `interval`; True if this call did.
+
+    One conditional UPDATE, so two workers (or two clicks) racing for the slot get one winner.
+    """
+    sync_state(session, course_id)
+    session.flush()
+    return session.execute(
+        update(CourseSyncState)
+        .where(CourseSyncState.course_id == course_id,
+               or_(column.is_(None), column <= now - interval))
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
 def request_sync(session: Session, course_id: int, requested_by: int | None = None, *,
                  now: datetime | None = None, enqueue: Callable[..., object] | None = None
                  ) -> CourseSyncState:
@@ -353,15 +370,8 @@ def request_sync(session: Session, course_id: int, requested_by: int | None = No
     Raises `SyncRequestedTooSoon` (HTTP 429, translated) when asked again too soon.
     """
     now = now or utcnow()
-    sync_state(session, course_id)
-    session.flush()
-    accepted = session.execute(
-        update(CourseSyncState)
-        .where(CourseSyncState.course_id == course_id,
-               or_(CourseSyncState.last_requested_at.is_(None),
-                   CourseSyncState.last_requested_at <= now - REQUEST_INTERVAL))
-        .values(last_requested_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    accepted = _claim_slot(session, course_id, CourseSyncState.last_requested_at, now,
+                           REQUEST_INTERVAL)
     state = session.get(CourseSyncState, course_id)
     session.expire(state)
     if not accepted:
@@ -410,15 +420,6 @@ def claim_due_courses(session: Session, *, interval: timedelta,
     now = now or utcnow()
     claimed = []
     for course_id in courses_to_sync(session):
-        sync_state(session, course_id)
-        session.flush()
-        taken = session.execute(
-            update(CourseSyncState)
-            .where(CourseSyncState.course_id == course_id,
-                   or_(CourseSyncState.scheduled_at.is_(None),
-                       CourseSyncState.scheduled_at <= now - interval))
-            .values(scheduled_at=now)
-            .execution_options(synchronize_session=False)).rowcount == 1
-        if taken:
+        if _claim_slot(session, course_id, CourseSyncState.scheduled_at, now, interval):
             claimed.append(course_id)
     return claimed
