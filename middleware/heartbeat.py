@@ -7,6 +7,7 @@ from datetime import datetime
 
 from huey import crontab
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import WorkerHeartbeat, utcnow
@@ -19,8 +20,13 @@ def record_heartbeat(session: Session, *, name: str = HEARTBEAT) -> WorkerHeartb
     """Record that a consumer is alive now."""
     beat = session.get(WorkerHeartbeat, name)
     if beat is None:
-        beat = WorkerHeartbeat(name=name)
-        session.add(beat)
+        try:
+            with session.begin_nested():
+                session.add(WorkerHeartbeat(name=name))
+        except IntegrityError:
+            pass  # two workers started together: the other one created the row
+        beat = session.get(WorkerHeartbeat, name)
+        assert beat is not None
     beat.last_seen_at = utcnow()
     beat.host = socket.gethostname()
     session.flush()

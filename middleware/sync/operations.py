@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,8 +78,12 @@ def _no_checkpoint() -> None:
 
 
 def worker_identity() -> str:
-    """Name this process for lease ownership (host and pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Name this thread for lease ownership (host, pid and thread).
+
+    A worker runs several consumer threads: two of them must never count as one holder, or
+    both would "re-take" the same course's lease and sync it at once.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
 # --- the sync itself ---------------------------------------------------------------------------

@@ -134,3 +134,19 @@ def test_sync_now_runs_the_sync_task_once_committed(app, db_session, course, moo
     db_session.expire_all()
     run = last_sync(db_session, course.id)
     assert run is not None and run.trigger == "manual" and run.status == SUCCEEDED
+
+
+def test_two_threads_of_one_worker_are_two_lease_holders(db_session, course):
+    import threading
+
+    from middleware.sync.operations import worker_identity
+
+    here = worker_identity()
+    other: list[str] = []
+    thread = threading.Thread(target=lambda: other.append(worker_identity()))
+    thread.start()
+    thread.join()
+    assert other[0] != here
+    assert acquire_sync_lease(db_session, course.id, here)
+    db_session.commit()
+    assert not acquire_sync_lease(db_session, course.id, other[0])
