@@ -34,7 +34,7 @@ from middleware.config import Settings  # noqa: E402
 from middleware.db import Database  # noqa: E402
 from middleware.models import Base, Course, MoodleConnection, Platform  # noqa: E402
 from middleware.moodle.operations import encrypt_token  # noqa: E402
-from middleware.moodle.service import MoodleClient  # noqa: E402
+from middleware.moodle.service import MoodleClient, http_session  # noqa: E402
 from middleware.sync.operations import run_sync  # noqa: E402
 from tests.doubles.moodle_ws import RemoteDouble, spawn_double  # noqa: E402
 
@@ -60,16 +60,22 @@ class Measure:
         return self.circolo / self.wall if self.wall else 0.0
 
 
-class TimedSession(requests.Session):
-    """A requests session adding up the double's own time per response."""
+class DoubleTimer:
+    """A response hook adding up the double's own time per response (X-Double-Seconds)."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.double_seconds = 0.0
-        self.hooks["response"].append(self._count)
+        self.seconds = 0.0
 
-    def _count(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
-        self.double_seconds += float(response.headers.get("X-Double-Seconds", 0.0))
+    def __call__(self, response: requests.Response, *_args: object, **_kwargs: object) -> None:
+        self.seconds += float(response.headers.get("X-Double-Seconds", 0.0))
+
+
+def timed_session(url: str) -> tuple[requests.Session, DoubleTimer]:
+    """The HTTP session Circolo itself uses, with the double's time added up."""
+    timer = DoubleTimer()
+    session = http_session(url)
+    session.hooks["response"].append(timer)
+    return session, timer
 
 
 def database_url(scratch: str) -> str:
@@ -104,7 +110,7 @@ def run_scenarios(double: RemoteDouble, db: Database, options: argparse.Namespac
         course_id = course.id
 
         def measure(label: str) -> Measure:
-            http = TimedSession()
+            http, timer = timed_session(double.url)
             double.reset_stats()
             double_cpu = double.stats()["process_cpu_seconds"]
             cpu = time.process_time()
@@ -116,7 +122,7 @@ def run_scenarios(double: RemoteDouble, db: Database, options: argparse.Namespac
             stats = double.stats()
             assert run is not None and run.status == "succeeded", run and run.error
             assert run.calls == stats["total_calls"]
-            return Measure(label, run.calls, wall, http.double_seconds, run.changed, cpu,
+            return Measure(label, run.calls, wall, timer.seconds, run.changed, cpu,
                            stats["process_cpu_seconds"] - double_cpu)
 
         measures = [fetch_only(double.url, double)]
@@ -196,7 +202,7 @@ def main() -> None:
 
 def fetch_only(url: str, double: RemoteDouble) -> Measure:
     """Baseline: the first sync's web-service calls, read as raw JSON, nothing stored."""
-    http = TimedSession()
+    http, timer = timed_session(url)
     form = {"wstoken": TOKEN, "moodlewsrestformat": "json"}
     endpoint = url + "/webservice/rest/server.php"
     double.reset_stats()
@@ -231,7 +237,7 @@ def fetch_only(url: str, double: RemoteDouble) -> Measure:
                 break
             page_number += 1
     wall = time.perf_counter() - started
-    return Measure("baseline: same calls, fetch only", calls, wall, http.double_seconds, None,
+    return Measure("baseline: same calls, fetch only", calls, wall, timer.seconds, None,
                    time.process_time() - cpu,
                    double.stats()["process_cpu_seconds"] - double_cpu)
 

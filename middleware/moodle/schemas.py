@@ -445,3 +445,20 @@ class AddedPostSchema(MoodleSchema):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> AddedPost:
         return AddedPost(data["postid"], tuple(w["message"] for w in data["warnings"]))
+
+
+# --- one instance of each --------------------------------------------------------------------------
+# A schema keeps no state between loads, and building one deep-copies its declared fields: the
+# client loads every response through these.
+
+ERROR_BODY = ErrorBodySchema()
+SITE_INFO = SiteInfoSchema()
+COURSES = CoursesSchema()
+ENROLLED_USERS = EnrolledUserSchema(many=True)
+USERS = UserSchema(many=True)
+FORUMS = ForumSchema(many=True)
+DISCUSSIONS = DiscussionsSchema()
+DISCUSSION_POSTS = DiscussionPostsSchema()
+ADDED_POST = AddedPostSchema()
+SEND_RESULTS = SendResultSchema(many=True)
+CONVERSATION = ConversationSchema()

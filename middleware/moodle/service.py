@@ -10,6 +10,7 @@ schemas in `schemas.py`. The token never appears in a log line or an exception m
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -108,7 +109,7 @@ def _options(**options: Any) -> list[dict[str, Any]]:
     return [{"name": name, "value": value} for name, value in options.items() if value is not None]
 
 
-def _session_for(url: str) -> requests.Session:
+def http_session(url: str) -> requests.Session:
     """A session that reads proxy and CA settings from the environment once, not per call."""
     session = requests.Session()
     session.proxies.update(requests.utils.get_environ_proxies(url))
@@ -138,7 +139,7 @@ class MoodleClient:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.http = session or _session_for(self.url)
+        self.http = session or http_session(self.url)
         self._sleep = sleep
         self._jitter = jitter
         #: HTTP requests sent (retries included), in total and per function.
@@ -210,8 +211,10 @@ class MoodleClient:
 
     def _parse(self, wsfunction: str, response: requests.Response) -> Any:
         status = response.status_code
-        text = response.text
-        if status == 403 and not text.strip():
+        # Read as bytes (json decodes UTF-8 itself). A byte-order mark, which a stray one in a
+        # Moodle config or language file puts before the JSON, is dropped.
+        content = response.content.removeprefix(codecs.BOM_UTF8).strip()
+        if status == 403 and not content:
             raise WebServicesDisabled("HTTP 403 with an empty body: web services or the REST "
                                       "protocol are disabled", errorcode="webservicesdisabled",
                                       wsfunction=wsfunction)
@@ -220,17 +223,17 @@ class MoodleClient:
         if status >= 400:
             raise MoodleError(f"HTTP {status}: is this the Moodle web-service address?",
                               errorcode=f"http{status}", wsfunction=wsfunction)
-        if not text.strip():
+        if not content:
             raise _Transient("empty body")
-        if text.lstrip()[:1] not in ("{", "[") and text.strip() != "null":
+        if content[:1] not in (b"{", b"[") and content != b"null":
             # An HTML error page (PHP fatal error, proxy page, maintenance): usually passing.
             raise _Transient("HTML instead of JSON")
         try:
-            body = json.loads(text)
-        except ValueError:
+            body = json.loads(content)
+        except ValueError:  # UnicodeDecodeError included
             raise _Transient("truncated or invalid JSON") from None
         if isinstance(body, dict) and "exception" in body:
-            error = s.ErrorBodySchema().load(body)
+            error = s.ERROR_BODY.load(body)
             raise MoodleError(error.message or error.exception, errorcode=error.errorcode,
                               wsfunction=wsfunction, exception=error.exception,
                               debuginfo=error.debuginfo)
@@ -240,11 +243,11 @@ class MoodleClient:
 
     def get_site_info(self) -> s.SiteInfo:
         """Who the token is, and the functions of its service."""
-        return self.call("core_webservice_get_site_info", {}, s.SiteInfoSchema())
+        return self.call("core_webservice_get_site_info", {}, s.SITE_INFO)
 
     def get_courses_by_field(self, field: str = "", value: str | int = "") -> list[s.MoodleCourse]:
         return self.call("core_course_get_courses_by_field",
-                         {"field": field, "value": value}, s.CoursesSchema())
+                         {"field": field, "value": value}, s.COURSES)
 
     # --- roster -------------------------------------------------------------------------------
 
@@ -256,17 +259,17 @@ class MoodleClient:
                            limitfrom=limitfrom, limitnumber=limitnumber)
         return self.call("core_enrol_get_enrolled_users",
                          {"courseid": courseid, "options": options},
-                         s.EnrolledUserSchema(many=True))
+                         s.ENROLLED_USERS)
 
     def get_users_by_field(self, field: str, values: Sequence[str | int]) -> list[s.MoodleUser]:
         return self.call("core_user_get_users_by_field",
-                         {"field": field, "values": list(values)}, s.UserSchema(many=True))
+                         {"field": field, "values": list(values)}, s.USERS)
 
     # --- forums --------------------------------------------------------------------------------
 
     def get_forums_by_courses(self, courseids: Iterable[int]) -> list[s.MoodleForum]:
         return self.call("mod_forum_get_forums_by_courses", {"courseids": list(courseids)},
-                         s.ForumSchema(many=True))
+                         s.FORUMS)
 
     def get_forum_discussions(self, forumid: int, *, sortorder: int = 1, page: int = 0,
                               perpage: int = 50, groupid: int | None = None
@@ -275,7 +278,7 @@ class MoodleClient:
         return self.call("mod_forum_get_forum_discussions",
                          {"forumid": forumid, "sortorder": sortorder, "page": page,
                           "perpage": perpage, "groupid": groupid},
-                         s.DiscussionsSchema())
+                         s.DISCUSSIONS)
 
     def get_discussion_posts(self, discussionid: int, *, sortby: str = "id",
                              sortdirection: str = "ASC") -> s.DiscussionPosts:
@@ -283,7 +286,7 @@ class MoodleClient:
         return self.call("mod_forum_get_discussion_posts",
                          {"discussionid": discussionid, "sortby": sortby,
                           "sortdirection": sortdirection},
-                         s.DiscussionPostsSchema())
+                         s.DISCUSSION_POSTS)
 
     def add_discussion_post(self, postid: int, subject: str, message: str, *,
                             private: bool | None = None, messageformat: int = 1) -> s.AddedPost:
@@ -292,7 +295,7 @@ class MoodleClient:
         return self.call("mod_forum_add_discussion_post",
                          {"postid": postid, "subject": subject, "message": message,
                           "options": options or None, "messageformat": messageformat},
-                         s.AddedPostSchema())
+                         s.ADDED_POST)
 
     # --- messaging --------------------------------------------------------------------------------
 
@@ -301,7 +304,7 @@ class MoodleClient:
         payload = [{"touserid": m.touserid, "text": m.text, "textformat": m.textformat,
                     "clientmsgid": m.clientmsgid} for m in messages]
         return self.call("core_message_send_instant_messages", {"messages": payload},
-                         s.SendResultSchema(many=True))
+                         s.SEND_RESULTS)
 
     def get_conversation_between_users(self, userid: int, otheruserid: int, *,
                                        includecontactrequests: bool = False,
@@ -317,7 +320,7 @@ class MoodleClient:
                               "includeprivacyinfo": includeprivacyinfo,
                               "messagelimit": messagelimit, "messageoffset": messageoffset,
                               "newestmessagesfirst": newestmessagesfirst},
-                             s.ConversationSchema())
+                             s.CONVERSATION)
         except MoodleError as error:
             # Not seen live: two users who never wrote to each other have no conversation,
             # and Moodle throws instead of answering with an empty one.
@@ -331,4 +334,4 @@ class MoodleClient:
         return self.call("core_message_get_conversation_messages",
                          {"currentuserid": currentuserid, "convid": convid,
                           "limitfrom": limitfrom, "limitnum": limitnum, "newest": newest},
-                         s.ConversationSchema())
+                         s.CONVERSATION)

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from ..errors import TooManyRequests
 from ..models import Course, CourseSyncState, Forum, SyncRun, utcnow
 from ..models.moodle import FAILED, RUNNING, SUCCEEDED
 from ..moodle.operations import client_for_connection, connection_for_platform
+from ..moodle.schemas import MoodleDiscussion, MoodlePost
 from ..moodle.service import MoodleClient, MoodleError
 from .records import CourseRecords
 
@@ -129,12 +130,25 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
     newest = forum.watermark
     listed: set[int] = set()
     complete = True
-    read = pending = 0
+    read = refreshed = 0
+    batch: list[tuple[MoodleDiscussion, Sequence[MoodlePost]]] = []
+
+    def store_batch() -> None:
+        # Each discussion is stored whole with its posts, so a crash between two checkpoints
+        # only means reading those discussions again.
+        nonlocal read, refreshed
+        records.apply_discussions(forum, batch, now)
+        read += len(batch)
+        batch.clear()
+        refreshed = 0
+        checkpoint()
+
     page = 0
     while True:
         discussions = client.get_forum_discussions(forum.moodle_forum_id, sortorder=1,
                                                    page=page, perpage=DISCUSSIONS_PER_PAGE)
         records.prefetch_discussions(d.id for d in discussions)
+        records.people(d.userid for d in discussions if d.userid)
         reached_known = False
         for remote in discussions:
             # Pinned (and the token user's starred) discussions come first whatever their time.
@@ -146,32 +160,28 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
             listed.add(remote.id)
             newest = max(newest, remote.timemodified)
             if not (full or records.needs_posts(remote, forum)):
-                if _refresh_listing(records, forum, remote):
-                    pending += 1
-                continue
-            try:
-                posts = client.get_discussion_posts(remote.id)
-            except MoodleError as error:
-                if error.errorcode:  # a permission or parameter problem: the whole sync fails
-                    raise
-                # Moodle crashes (no errorcode) on a discussion deleted since it was listed.
-                log.warning("discussion posts unreadable; forum left for the next sync",
-                            extra={"course_id": forum.course_id, "discussion": remote.id,
-                                   "error": str(error)})
-                complete = False
-                continue
-            discussion = records.apply_discussion(forum, remote)
-            records.apply_posts(discussion, posts.posts, now)
-            read += 1
-            pending += 1
-            if pending >= CHECKPOINT_EVERY:
-                # A discussion is stored whole with its posts, so a crash between two
-                # checkpoints only means reading those discussions again.
-                checkpoint()
-                pending = 0
+                if records.refresh_listing(forum, remote):
+                    refreshed += 1
+            else:
+                try:
+                    posts = client.get_discussion_posts(remote.id)
+                except MoodleError as error:
+                    if error.errorcode:  # a permission or parameter problem: the sync fails
+                        raise
+                    # Moodle crashes (no errorcode) on a discussion deleted since it was listed.
+                    log.warning("discussion posts unreadable; forum left for the next sync",
+                                extra={"course_id": forum.course_id, "discussion": remote.id,
+                                       "error": str(error)})
+                    complete = False
+                    continue
+                batch.append((remote, posts.posts))
+            if len(batch) + refreshed >= CHECKPOINT_EVERY:
+                store_batch()
         if reached_known or len(discussions) + discussions.hidden < DISCUSSIONS_PER_PAGE:
             break
         page += 1
+    if batch:
+        store_batch()
     if full and complete:
         records.mark_discussions_deleted(forum, listed)
     if complete and forum.watermark != newest:
@@ -181,13 +191,6 @@ def _sync_forum(client: MoodleClient, records: CourseRecords, forum: Forum, *, f
     records.session.flush()
     checkpoint()
     return read
-
-
-def _refresh_listing(records: CourseRecords, forum: Forum, remote: object) -> bool:
-    """Apply listing-only changes (name, pinned, locked) of an otherwise unchanged discussion."""
-    before = records.changed
-    records.apply_discussion(forum, remote)  # type: ignore[arg-type]
-    return records.changed != before
 
 
 def course_moodle_id(course: Course) -> int:

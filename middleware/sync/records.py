@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -247,8 +247,32 @@ class CourseRecords:
                 or local.moodle_timemodified != remote.timemodified
                 or local.num_replies != remote.numreplies or local.forum_id != forum.id)
 
+    def refresh_listing(self, forum: Forum, remote: MoodleDiscussion) -> bool:
+        """Apply listing-only changes (name, pinned, locked) of a discussion whose posts are
+        unchanged; tell whether there were any."""
+        before = self.changed
+        self.apply_discussion(forum, remote)
+        return self.changed != before
+
+    def apply_discussions(self, forum: Forum,
+                          batch: Sequence[tuple[MoodleDiscussion, Sequence[MoodlePost]]],
+                          now: datetime | None = None) -> None:
+        """Store discussions read whole: their listing data and complete lists of posts.
+
+        One flush writes the new discussions of the batch (the ORM sends them in one
+        statement), then each discussion's new posts go in one multi-row INSERT.
+        """
+        self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
+                           for _, posts in batch for p in posts if p.author.id)
+        stored = [self.apply_discussion(forum, remote) for remote, _ in batch]
+        self.session.flush()
+        for discussion, (_, posts) in zip(stored, batch, strict=True):
+            self.apply_posts(discussion, posts, now)
+        self.session.flush()
+
     def apply_discussion(self, forum: Forum, remote: MoodleDiscussion) -> Discussion:
-        """Upsert a discussion's listing data (not its posts)."""
+        """Upsert a discussion's listing data (not its posts); a new one is written at the
+        next flush."""
         self.prefetch_discussions([remote.id])
         author = self.person(remote.userid, remote.userfullname) if remote.userid else None
         values = {
@@ -269,12 +293,15 @@ class CourseRecords:
             self.changed += 1
         elif _assign(local, values):
             self.changed += 1
-        self.session.flush()
         return local
 
     def apply_posts(self, discussion: Discussion, posts: Sequence[MoodlePost],
                     now: datetime | None = None) -> int:
-        """Make a discussion's posts match Moodle's complete list; return the rows changed."""
+        """Make a discussion's posts match Moodle's complete list; return the rows changed.
+
+        The discussion must already be flushed (its posts refer to its id). New posts are
+        inserted at once; edits to stored ones are written at the next flush.
+        """
         before = self.changed
         stored: dict[int, Post] = {}
         with self.session.no_autoflush:
@@ -292,6 +319,7 @@ class CourseRecords:
         self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
                            for p in posts if p.author.id)
         new_rows: list[dict[str, Any]] = []
+        synced_at = utcnow()
         for remote in posts:
             author = self._people[str(remote.author.id)] if remote.author.id else None
             values = {
@@ -311,14 +339,15 @@ class CourseRecords:
                 values["message_text"] = html_to_text(remote.message)
             if local is None:
                 new_rows.append({"course_id": self.course.id, "moodle_post_id": remote.id,
-                                 **values})
+                                 "synced_at": synced_at, **values})
                 self._new_posts.add(remote.id)
                 self.changed += 1
             elif _assign(local, values):
                 self.changed += 1
         if new_rows:
-            # One multi-row INSERT: a first sync writes thousands of posts.
-            self.session.execute(insert(Post), new_rows)
+            # One multi-row INSERT through Core: a first sync writes thousands of posts, and
+            # the ORM's bulk path would only add bookkeeping (no Post object is needed).
+            self.session.connection().execute(Post.__table__.insert(), new_rows)
         for gone in stored.values():  # Moodle deletes rows outright: keep ours, marked
             if not gone.deleted and gone.discussion_id == discussion.id:
                 gone.deleted = True
@@ -326,7 +355,6 @@ class CourseRecords:
         changed = self.changed - before
         if changed or discussion.posts_synced_at is None:
             discussion.posts_synced_at = now or utcnow()
-        self.session.flush()
         return changed
 
     def mark_discussions_deleted(self, forum: Forum, still_listed: set[int]) -> None:

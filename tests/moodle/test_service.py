@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -210,6 +211,7 @@ def test_web_services_disabled_is_reported_clearly(http_mock, moodle, sleeps):
     {"status": 200, "body": "<html><body>Fatal error: Allowed memory size</body></html>"},
     {"status": 200, "body": ""},
     {"status": 200, "body": '{"discussions": [{"id": 1, "name": "tron'},
+    {"status": 200, "body": b'{"sitename": "\xff\xfe broken bytes"}'},
     {"body": requests.Timeout("read timed out")},
     {"body": requests.ConnectionError("refused")},
 ])
@@ -221,6 +223,15 @@ def test_transient_failures_are_retried_then_succeed(http_mock, moodle, recorded
     assert moodle.get_site_info().userid == 45
     assert moodle.calls == 3
     assert sleeps == [0.5, 1.0]
+
+
+def test_a_byte_order_mark_before_the_json_is_tolerated(http_mock, moodle, recorded):
+    # A UTF-8 BOM left in a Moodle config or language file is printed before every answer.
+    body = recorded("core_webservice_get_site_info")["response"]
+    http_mock.add(responses.POST, ENDPOINT, body=b"\xef\xbb\xbf" + json.dumps(body).encode(),
+                  content_type="application/json; charset=utf-8")
+    assert moodle.get_site_info().userid == 45
+    assert moodle.calls == 1
 
 
 def test_retries_are_bounded_and_backoff_capped(http_mock, sleeps):
