@@ -10,8 +10,11 @@ table shows, for (a) the first full sync, (b) a sync with no change and (c) a sy
 new posts: web-service calls, wall time, the time spent inside the double, and Circolo's own
 share (wall time minus the double's). The same-run baseline is a fetch-only pass: the same
 calls with nothing parsed into schemas or stored. Everything runs twice: with the double
-answering as fast as it can, then with it taking --moodle-latency seconds per call, as a
-real Moodle does (PHP bootstrap, database), to show the share Circolo takes in practice.
+answering as fast as it can, then with it taking --moodle-latency seconds per call (50 ms by
+default: a conservative guess at one Moodle web-service call, with its PHP bootstrap, token
+and capability checks, queries and exporters; not a recording). The 20% target is judged on
+the second run: against the instant double, HTTP and JSON decoding alone (the baseline)
+already take most of the wall time.
 """
 
 from __future__ import annotations
@@ -190,13 +193,22 @@ def main() -> None:
           "Circolo s = wall - double (parsing, storing, HTTP client, transport). CPU C/D: CPU "
           "seconds of Circolo's process / of the double's process, which stay right when "
           "other work shares the cores (wall times then stretch).")
-    for title, measures in tables:
-        _, first, quiet, after = measures
+    for latency, (title, measures) in zip(latencies, tables, strict=True):
+        baseline, first, quiet, after = measures
         worst = max((first, quiet, after), key=lambda m: m.share)
-        verdict = "OK" if quiet.calls <= 5 else "OVER"
+        calls = "OK" if quiet.calls <= 5 else "OVER"
         print(f"- {title}: no-change sync {quiet.calls} calls (at most 1 + 4 forums = 5: "
-              f"{verdict}); Circolo's share of wall time at most {worst.share * 100:.1f}% "
-              f"({worst.label[4:]}), target under 20%.")
+              f"{calls}); Circolo's share of wall time at most {worst.share * 100:.1f}% "
+              f"({worst.label[4:]}).")
+        if latency:
+            verdict = "met" if worst.share < 0.20 else "NOT met"
+            print(f"  Target (Circolo's own share under 20% against a Moodle-speed double): "
+                  f"{verdict}.")
+        else:
+            print(f"  Against a double answering in {first.double / first.calls * 1000:.1f} ms "
+                  f"a call, the fetch-only baseline (HTTP and JSON decoding, nothing parsed "
+                  f"into schemas or stored) already takes {baseline.share * 100:.0f}%: this "
+                  f"run is reported, not judged.")
     print(f"Benchmark time: {time.perf_counter() - started:.0f} s")
 
 

@@ -447,7 +447,7 @@ class AddedPostSchema(MoodleSchema):
         return AddedPost(data["postid"], tuple(w["message"] for w in data["warnings"]))
 
 
-# --- one instance of each --------------------------------------------------------------------------
+# --- one instance of each -----------------------------------------------------------------------
 # A schema keeps no state between loads, and building one deep-copies its declared fields: the
 # client loads every response through these.
 
