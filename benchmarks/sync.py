@@ -229,6 +229,7 @@ def fetch_only(url: str, double: RemoteDouble) -> Measure:
         return http.post(endpoint, data={**form, "wsfunction": function, **params},
                          timeout=30).json()
 
+    call("core_course_get_courses_by_field", field="id", value=2)
     offset = 0
     while True:
         page = call("core_enrol_get_enrolled_users", courseid=2,

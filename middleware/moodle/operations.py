@@ -17,6 +17,8 @@ from .service import MoodleClient, MoodleError
 REQUIRED_FUNCTIONS: dict[str, str] = {
     "core_webservice_get_site_info": "check the connection",
     "core_enrol_get_enrolled_users": "read each course's participants (roster sync)",
+    "core_course_get_courses_by_field":
+        "read each course's start and end dates (post texts are kept from the end on)",
     "mod_forum_get_forums_by_courses": "find the course forums (forum sync)",
     "mod_forum_get_forum_discussions": "list forum discussions (forum sync)",
     "mod_forum_get_discussion_posts": "read forum posts (forum sync)",

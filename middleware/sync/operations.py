@@ -99,6 +99,8 @@ def sync_course(session: Session, course: Course, client: MoodleClient, *,
     result = SyncResult(full=full)
     calls_before = client.calls
     if sync_roster or full:
+        records.apply_course_dates(moodle_course_id,
+                                   client.get_courses_by_field("id", moodle_course_id))
         users = []
         while True:
             page = client.get_enrolled_users(moodle_course_id, onlyactive=True,

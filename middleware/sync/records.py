@@ -27,7 +27,13 @@ from ..models import (
     from_epoch,
     utcnow,
 )
-from ..moodle.schemas import EnrolledUser, MoodleDiscussion, MoodleForum, MoodlePost
+from ..moodle.schemas import (
+    EnrolledUser,
+    MoodleCourse,
+    MoodleDiscussion,
+    MoodleForum,
+    MoodlePost,
+)
 from .content import circolo_role, html_to_text, person_timezone, sanitise_html
 
 #: Rows looked up per IN (...) query, well under SQLite's bound-parameter limit.
@@ -127,7 +133,19 @@ class CourseRecords:
         self.ensure_people([(moodle_id, fullname, deleted)])
         return self._people[str(moodle_id)]
 
-    # --- roster ------------------------------------------------------------------------------
+    # --- course and roster ---------------------------------------------------------------------
+
+    def apply_course_dates(self, moodle_course_id: int, courses: Sequence[MoodleCourse]) -> None:
+        """Keep the course's start and end dates (post texts are retained from its end on).
+
+        Moodle leaves out a course the token cannot see: its dates then stay as they were.
+        """
+        for remote in courses:
+            if remote.id == moodle_course_id and _assign(self.course, {
+                    "starts_at": from_epoch(remote.startdate),
+                    "ends_at": from_epoch(remote.enddate)}):
+                self.changed += 1
+
 
     def apply_roster(self, users: Sequence[EnrolledUser]) -> None:
         """Make enrolments, roles and groups match a complete roster of active participants."""

@@ -234,6 +234,8 @@ class Community:
     unanswered: list[int] = field(default_factory=list)
     teacher_threads: list[int] = field(default_factory=list)
     siteurl: str = SITEURL
+    #: Epoch seconds; 0 is Moodle's "no end date".
+    course_enddate: int = 0
 
     def __post_init__(self) -> None:
         self._users = {u.id: u for u in self.users}
@@ -397,7 +399,8 @@ class Community:
             "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
             "contacts": [{"id": teacher.id, "fullname": teacher.fullname}],
             "enrollmentmethods": ["manual"], "format": "topics", "showgrades": 1,
-            "newsitems": 0, "startdate": self.now - 12 * 7 * 86400, "enddate": 0, "maxbytes": 0,
+            "newsitems": 0, "startdate": self.now - 12 * 7 * 86400,
+            "enddate": self.course_enddate, "maxbytes": 0,
             "showreports": 0, "visible": 1, "groupmode": 0, "groupmodeforce": 0,
             "defaultgroupingid": 0, "enablecompletion": 0, "completionnotify": 0, "lang": "",
             "theme": "", "marker": 0, "filters": [], "courseformatoptions": [],

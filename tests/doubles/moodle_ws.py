@@ -258,7 +258,15 @@ class MoodleDouble:
         return self.community.site_info_json(sorted(self.functions))
 
     def core_course_get_courses_by_field(self, params: dict[str, Any]) -> Any:
-        return self.community.course_json()
+        field, value = str(params.get("field", "")), str(params.get("value", ""))
+        course = self.community
+        if field not in ("", "id", "ids", "shortname"):
+            raise invalid_parameter(f"Invalid field name {field}")
+        matches = {"": True, "id": value == str(course.course_id),
+                   "ids": str(course.course_id) in value.split(","),
+                   "shortname": value == course.course_shortname}[field]
+        answer = course.course_json()
+        return answer if matches else {**answer, "courses": []}
 
     def core_enrol_get_enrolled_users(self, params: dict[str, Any]) -> Any:
         if _int(params, "courseid") != self.community.course_id:

@@ -69,6 +69,15 @@ def test_site_info(http_mock, moodle, recorded):
     assert moodle.calls == 1
 
 
+def test_course_by_field_reads_the_dates(http_mock, moodle, recorded):
+    exchange = recorded("core_course_get_courses_by_field")
+    reply_with(http_mock, exchange["response"])
+    [course] = moodle.get_courses_by_field("shortname", "CDP101")
+    assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    assert (course.id, course.shortname) == (2, "CDP101")
+    assert (course.startdate, course.enddate) == (1795392000, 0)  # 0: no end date
+
+
 def test_enrolled_users_sends_recorded_options_and_parses_roles(http_mock, moodle, recorded):
     exchange = recorded("core_enrol_get_enrolled_users")
     reply_with(http_mock, exchange["response"])

@@ -15,7 +15,10 @@ from middleware.models import (
     Post,
 )
 from middleware.models.moodle import SUCCEEDED
+from middleware.moodle.service import MoodleClient
 from middleware.sync.operations import last_sync
+from middleware.sync.records import CourseRecords
+from tests.sync.conftest import MOODLE, TOKEN
 
 
 def test_first_sync_stores_roster_forums_discussions_and_posts(db_session, course, moodle,
@@ -80,3 +83,28 @@ def test_post_html_is_sanitised_and_text_extracted(db_session, course, moodle, c
     assert "script" not in stored.message_html and "onclick" not in stored.message_html
     assert 'href="https://example.org"' in stored.message_html
     assert stored.message_text == "Guardate qui & poi\nseconda riga"
+
+
+def test_course_dates_are_read_with_the_roster(db_session, course, moodle, community, sync):
+    # Post texts are retained from a course's end on (privacy), so the sync keeps its dates.
+    sync(course)
+    assert moodle.calls["core_course_get_courses_by_field"] == 1
+    assert int(course.starts_at.timestamp()) == community.now - 12 * 7 * 86400
+    assert course.ends_at is None  # Moodle's enddate 0: no end date
+
+    community.course_enddate = community.now + 30 * 86400
+    moodle.reset_stats()
+    run = sync(course, full=True)  # the roster, and with it the course, is read again
+    assert run.changed == 1 and moodle.calls["core_course_get_courses_by_field"] == 1
+    assert int(course.ends_at.timestamp()) == community.course_enddate
+
+
+def test_a_course_the_token_cannot_see_keeps_its_dates(db_session, course, moodle, community,
+                                                       sync):
+    sync(course)
+    known = course.starts_at
+    # Moodle leaves out a course the token cannot see (here: one it does not hold at all).
+    assert MoodleClient(MOODLE, TOKEN).get_courses_by_field("id", 99) == []
+    records = CourseRecords(db_session, course, community.service_user.id)
+    records.apply_course_dates(2, [])
+    assert course.starts_at == known and course.ends_at is None and records.changed == 0
