@@ -19,8 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,14 +28,7 @@ import responses  # noqa: E402
 
 from middleware.db import Database  # noqa: E402
 from middleware.mentoring import delivery  # noqa: E402
-from middleware.mentoring.facts import (  # noqa: E402
-    CourseFacts,
-    DiscussionFact,
-    History,
-    Member,
-    PostFact,
-    RuleSettings,
-)
+from middleware.mentoring.facts import History, RuleSettings  # noqa: E402
 from middleware.mentoring.moodle_port import MoodleMessaging  # noqa: E402
 from middleware.mentoring.rules import evaluate  # noqa: E402
 from middleware.models import (  # noqa: E402
@@ -51,27 +43,9 @@ from middleware.moodle.schemas import OutgoingMessage  # noqa: E402
 from middleware.moodle.service import MoodleClient  # noqa: E402
 from tests.doubles.community import generate_community  # noqa: E402
 from tests.doubles.moodle_ws import DEFAULT_TOKEN, MoodleDouble, mock_double  # noqa: E402
+from tests.mentoring.community_facts import at, facts_of  # noqa: E402
 
 URL = "http://moodle.bench"
-
-
-def at(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-def facts_of(community) -> CourseFacts:
-    members = {u.id: Member(u.id, u.role, u.fullname, u.lang, "Europe/Rome",
-                            at(community.now) - timedelta(weeks=12), u.enrolled and not u.deleted)
-               for u in community.users}
-    discussions = {d.id: DiscussionFact(d.id, d.name, d.user_id, at(d.created), d.first_post_id,
-                                        d.kind != "announcement", d.locked)
-                   for d in community.discussions}
-    posts = [PostFact(p.id, p.discussion_id, p.user_id, p.parent_id, at(p.created))
-             for p in community.posts if not p.deleted]
-    answers = Counter(p.user_id for p in community.posts if p.parent_id is not None)
-    order = tuple(u for u, _ in answers.most_common(12) if members[u].role == "learner")
-    return CourseFacts(community.course_id, members, discussions, posts,
-                       dict.fromkeys(discussions, order))
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -91,7 +65,7 @@ def bench_rules(args) -> None:
           f"{args.posts} posts")
 
     def indexes_only():
-        facts = facts_of(community)
+        facts = facts_of(community, ranked=12)
         facts.posts_by_discussion, facts.posts_by_author  # noqa: B018
         return facts
 

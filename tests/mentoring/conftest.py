@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from middleware.lti.session import Launch, new_sid
 from middleware.models import (
     Course,
     Discussion,
@@ -18,6 +19,7 @@ from middleware.models import (
     Platform,
     Post,
 )
+from tests.launching import LaunchedClient
 
 from .builders import NOW
 from .fake_moodle import FakeMoodle
@@ -132,45 +134,15 @@ def routed_course(world: CourseWorld, questions: int = 3, peers: int = 2) -> Cou
     return world
 
 
-class Launched:
-    """A test client carrying a launch the way the LTI session contract allows (its token)."""
-
-    def __init__(self, app, world: CourseWorld, person: Person, role: str) -> None:
-        from middleware.lti.session import (
-            TOKEN_HEADER,
-            Launch,
-            csrf_token,
-            issue_launch_token,
-            new_sid,
-        )
-
-        launch = Launch(sid=new_sid(), platform_id=world.course.platform_id,
-                        platform_origin="http://127.0.0.1:8081", course_id=world.course.id,
-                        person_id=person.id, role=role, resource_link_id="rl-1",
-                        deployment_id="1", locale="en")
-        self.client = app.test_client()
-        with app.test_request_context():
-            token = issue_launch_token(launch)
-        self.headers = {TOKEN_HEADER: token}
-        with app.test_request_context(headers=self.headers):
-            self.csrf = csrf_token()
-
-    def get(self, path: str, **kwargs):
-        return self.client.get(path, headers=self.headers, **kwargs)
-
-    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.csrf)
-        return self.client.post(path, data=data, headers=self.headers, **kwargs)
-
-
 @pytest.fixture
 def launch_as(app, world):
     """Open Circolo as one of the world's people (teacher or learner)."""
-    def launch(key: str) -> Launched:
+    def launch(key: str) -> LaunchedClient:
         person = world.people[key]
-        role = "teacher" if key == "teacher" else "learner"
         world.session.commit()
-        return Launched(app, world, person, role)
+        return LaunchedClient(app, Launch(
+            sid=new_sid(), platform_id=world.course.platform_id,
+            platform_origin="http://127.0.0.1:8081", course_id=world.course.id,
+            person_id=person.id, role="teacher" if key == "teacher" else "learner",
+            resource_link_id="rl-1", deployment_id="1", locale="en"))
     return launch

@@ -3,44 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from middleware.mentoring.facts import (
-    BRIDGE_LEARNER,
-    ROUTE_PEER,
-    CourseFacts,
-    DiscussionFact,
-    History,
-    Member,
-    PostFact,
-    RuleSettings,
-)
+from middleware.mentoring.facts import BRIDGE_LEARNER, ROUTE_PEER, History, RuleSettings
 from middleware.mentoring.rules import evaluate
 from tests.doubles.community import generate_community
+from tests.mentoring.community_facts import at, facts_of
 
 GENEROUS = {"learner_weekly_cap": 50, "ambassador_weekly_cap": 50, "course_daily_cap": 10_000}
-
-
-def at(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-def facts_of(community) -> CourseFacts:
-    """Turn a generated community into course facts, ranking peers by how much they answer."""
-    members = {u.id: Member(u.id, u.role, u.fullname, u.lang, "Europe/Rome",
-                            at(community.now) - timedelta(weeks=12), u.enrolled and not u.deleted)
-               for u in community.users}
-    discussions = {d.id: DiscussionFact(d.id, d.name, d.user_id, at(d.created), d.first_post_id,
-                                        d.kind != "announcement", d.locked)
-                   for d in community.discussions}
-    posts = [PostFact(p.id, p.discussion_id, p.user_id, p.parent_id, at(p.created))
-             for p in community.posts if not p.deleted]
-    answers = Counter(p.user_id for p in community.posts if p.parent_id is not None)
-    order = [u for u, _ in answers.most_common() if members[u].role == "learner"]
-    return CourseFacts(community.course_id, members, discussions, posts,
-                       {d: tuple(order) for d in discussions})
 
 
 @pytest.mark.parametrize("seed", [3, 7, 11])

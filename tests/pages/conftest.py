@@ -9,6 +9,7 @@ from itertools import count
 import pytest
 from sqlalchemy.orm import Session
 
+from middleware.lti.session import Launch, new_sid
 from middleware.models import (
     LEARNER,
     TEACHER,
@@ -23,6 +24,7 @@ from middleware.models import (
     Post,
     utcnow,
 )
+from tests.launching import LaunchedClient
 
 ISSUER = "http://127.0.0.1:8081"
 
@@ -112,36 +114,9 @@ def small_course(db_session: Session) -> SmallCourse:
     return built
 
 
-class LaunchedClient:
-    """A test client that carries a launch the way the LTI session contract allows (a token)."""
-
-    def __init__(self, app, launch) -> None:
-        from middleware.lti.session import TOKEN_HEADER, csrf_token, issue_launch_token
-
-        self.app = app
-        self.launch = launch
-        self.client = app.test_client()
-        with app.test_request_context():
-            self.token = issue_launch_token(launch)
-        with app.test_request_context(headers={TOKEN_HEADER: self.token}):
-            self.csrf = csrf_token()
-        self.headers = {TOKEN_HEADER: self.token}
-
-    def get(self, path: str, **kwargs):
-        return self.client.get(path, headers=self.headers, **kwargs)
-
-    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.csrf)
-        return self.client.post(path, data=data, headers=self.headers, **kwargs)
-
-
 @pytest.fixture
 def launch_as(app, small_course):
     """Return a function that opens Circolo as one of the small course's people."""
-    from middleware.lti.session import Launch, new_sid
-
     def launch(key: str, *, locale: str | None = "en") -> LaunchedClient:
         person = small_course.people[key]
         enrolment = next(e for e in person.enrolments if e.course_id == small_course.course.id)
