@@ -146,7 +146,6 @@ class CourseRecords:
                     "ends_at": from_epoch(remote.enddate)}):
                 self.changed += 1
 
-
     def apply_roster(self, users: Sequence[EnrolledUser]) -> None:
         """Make enrolments, roles and groups match a complete roster of active participants."""
         self.ensure_people((u.id, u.fullname, False) for u in users)
@@ -277,8 +276,8 @@ class CourseRecords:
                           now: datetime | None = None) -> None:
         """Store discussions read whole: their listing data and complete lists of posts.
 
-        One flush writes the new discussions of the batch (the ORM sends them in one
-        statement), then each discussion's new posts go in one multi-row INSERT.
+        One flush writes the new discussions of the batch (the ORM batches their INSERTs),
+        then each discussion's new posts go in one multi-row INSERT.
         """
         self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
                            for _, posts in batch for p in posts if p.author.id)
