@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..models import (
     AnalyticsSnapshot,
@@ -155,14 +155,19 @@ def refresh_course_analytics(session: Session, course_id: int, *, now: datetime 
 
 
 def latest_snapshot(session: Session, course_id: int, *, window: str = "all",
-                    group_id: int | None = None, audience: str = "teacher"
-                    ) -> AnalyticsSnapshot | None:
-    """Return the newest snapshot of a course view, or None before the first analysis."""
+                    group_id: int | None = None, audience: str = "teacher",
+                    with_edges: bool = True) -> AnalyticsSnapshot | None:
+    """Return the newest snapshot of a course view, or None before the first analysis.
+
+    `with_edges=False` leaves the edge list (up to 5 000 JSON triples) unread until asked for.
+    """
     query = select(AnalyticsSnapshot).where(
         AnalyticsSnapshot.course_id == course_id, AnalyticsSnapshot.window == window,
         AnalyticsSnapshot.audience == audience)
     query = query.where(AnalyticsSnapshot.group_id.is_(None) if group_id is None
                         else AnalyticsSnapshot.group_id == group_id)
+    if not with_edges:
+        query = query.options(defer(AnalyticsSnapshot.edges))
     return session.scalars(query.order_by(AnalyticsSnapshot.computed_at.desc(),
                                           AnalyticsSnapshot.id.desc()).limit(1)).first()
 

@@ -75,6 +75,8 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("course_id", "moodle_post_id"),
         Index("ix_post_course_created", "course_id", "created_at"),
+        # The replies to a post (the pane's "who replied to me"), found by their parent's id.
+        Index("ix_post_course_parent", "course_id", "parent_moodle_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

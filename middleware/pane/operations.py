@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from middleware.analytics import operations as analytics
@@ -111,15 +111,24 @@ def set_hidden_from_suggestions(session: Session, course_id: int, person_id: int
 def people_i_talk_with(session: Session, course_id: int, person_id: int,
                        limit: int = 6) -> list[Peer]:
     """Return the people a learner exchanged public replies with, most exchanges first."""
+    return _peers(session, course_id, person_id)[:limit]
+
+
+def _peers(session: Session, course_id: int, person_id: int) -> list[Peer]:
+    """Return everyone (not deleted) the learner exchanged public replies with, most first."""
     parent = aliased(Post)
-    pairs = session.execute(
-        select(Post.author_id, parent.author_id)
-        .join(parent, and_(parent.course_id == Post.course_id,
-                           parent.moodle_post_id == Post.parent_moodle_id))
-        .where(_public_posts(course_id), parent.deleted.is_(False),
-               parent.private_reply.is_(False),
-               (Post.author_id == person_id) | (parent.author_id == person_id))
-    ).all()
+    public_pair = and_(_public_posts(course_id), parent.deleted.is_(False),
+                       parent.private_reply.is_(False))
+    on_parent = and_(parent.course_id == Post.course_id,
+                     parent.moodle_post_id == Post.parent_moodle_id)
+    # Two halves, each led by an index (the learner's posts; replies to the learner's posts via
+    # post(course_id, parent_moodle_id)), rather than one join filtered by "either author".
+    pairs = session.execute(union_all(
+        select(Post.author_id, parent.author_id).join(parent, on_parent)
+        .where(public_pair, Post.author_id == person_id),
+        select(Post.author_id, parent.author_id).join(parent, on_parent)
+        .where(public_pair, parent.author_id == person_id, Post.author_id != person_id),
+    )).all()
     given: dict[int, int] = defaultdict(int)
     received: dict[int, int] = defaultdict(int)
     for author, answered in pairs:
@@ -132,40 +141,60 @@ def people_i_talk_with(session: Session, course_id: int, person_id: int,
     ids = set(given) | set(received)
     if not ids:
         return []
-    roles = _roles(session, course_id, ids)
-    people = session.scalars(select(Person).where(Person.id.in_(ids), Person.deleted.is_(False)))
-    found = [Peer(p.id, p.fullname, roles.get(p.id, LEARNER), given[p.id], received[p.id])
-             for p in people]
+    people = session.execute(
+        select(Person.id, Person.fullname, Enrolment.role)
+        .outerjoin(Enrolment, and_(Enrolment.person_id == Person.id,
+                                   Enrolment.course_id == course_id))
+        .where(Person.id.in_(ids), Person.deleted.is_(False))).all()
+    found = [Peer(pid, name, role or LEARNER, given[pid], received[pid])
+             for pid, name, role in people]
     found.sort(key=lambda peer: (-(peer.replies_to + peer.replies_from), peer.name))
-    return found[:limit]
+    return found
 
 
 def people_i_could_meet(session: Session, course_id: int, person_id: int,
-                        limit: int = 5) -> list[PeerSuggestion]:
-    """Suggest learners who wrote in the same discussions but never exchanged a reply with me."""
+                        limit: int = 5, *, known: set[int] | None = None,
+                        hidden: set[int] | None = None) -> list[PeerSuggestion]:
+    """Suggest learners who wrote in the same discussions but never exchanged a reply with me.
+
+    `known` (my peers) and `hidden` (people hidden from suggestions) are read when not given.
+    """
     course = session.get(Course, course_id)
-    known = {peer.person_id for peer in people_i_talk_with(session, course_id, person_id, 10_000)}
-    hidden = hidden_people(session, course_id)
+    if known is None:
+        known = {peer.person_id for peer in _peers(session, course_id, person_id)}
+    if hidden is None:
+        hidden = hidden_people(session, course_id)
     mine = select(Post.discussion_id).where(_public_posts(course_id),
                                             Post.author_id == person_id)
-    rows = session.execute(
+    # Each author once, with the discussion of their latest post there, latest authors first.
+    latest = (
         select(Post.author_id, Discussion.name, Discussion.moodle_discussion_id,
-               Post.created_at)
+               Post.created_at,
+               func.row_number().over(partition_by=Post.author_id,
+                                      order_by=Post.created_at.desc()).label("newest"))
         .join(Discussion, Discussion.id == Post.discussion_id)
         .join(Enrolment, and_(Enrolment.person_id == Post.author_id,
                               Enrolment.course_id == course_id))
-        .where(_public_posts(course_id), Post.discussion_id.in_(mine),
-               Post.author_id != person_id, Enrolment.role == LEARNER,
-               Enrolment.active.is_(True), Discussion.deleted.is_(False))
-        .order_by(Post.created_at.desc())
+        # The discussions are the course's already: no course filter on their posts, which
+        # would tempt the planner into scanning the course's whole post index per discussion.
+        .where(Post.deleted.is_(False), Post.private_reply.is_(False),
+               Post.discussion_id.in_(mine), Post.author_id != person_id,
+               Enrolment.role == LEARNER, Enrolment.active.is_(True),
+               Discussion.deleted.is_(False))
+    ).subquery()
+    rows = session.execute(
+        select(latest.c.author_id, latest.c.name, latest.c.moodle_discussion_id)
+        .where(latest.c.newest == 1).order_by(latest.c.created_at.desc())
     ).all()
     chosen: dict[int, tuple[str, int]] = {}
-    for author, title, moodle_id, _created in rows:
-        if author in known or author in hidden or author in chosen:
+    for author, title, moodle_id in rows:
+        if author in known or author in hidden:
             continue
         chosen[author] = (title, moodle_id)
         if len(chosen) >= limit:
             break
+    if not chosen:
+        return []
     names = dict(session.execute(select(Person.id, Person.fullname).where(
         Person.id.in_(chosen), Person.deleted.is_(False))).all())
     return [PeerSuggestion(pid, names[pid], title, moodle_discussion_url(course, moodle_id))
@@ -173,18 +202,20 @@ def people_i_could_meet(session: Session, course_id: int, person_id: int,
 
 
 def open_questions(session: Session, course_id: int, person_id: int, *, now: datetime,
-                   limit: int = 5) -> list[OpenQuestion]:
+                   limit: int = 5, groups: set[int] | None = None) -> list[OpenQuestion]:
     """Return recent discussions of others that nobody has answered yet, oldest first."""
     course = session.get(Course, course_id)
-    visible = [-1, 0, *my_moodle_groups(session, course_id, person_id)]
-    replied = select(Post.discussion_id).where(
-        Post.course_id == course_id, Post.parent_moodle_id.is_not(None),
+    if groups is None:
+        groups = my_moodle_groups(session, course_id, person_id)
+    visible = [-1, 0, *groups]
+    replied = select(Post.id).where(
+        Post.discussion_id == Discussion.id, Post.parent_moodle_id.is_not(None),
         Post.deleted.is_(False))
     discussions = session.scalars(
         select(Discussion).join(Forum, Forum.id == Discussion.forum_id)
         .where(Discussion.course_id == course_id, Discussion.deleted.is_(False),
                Forum.type != "news", Forum.deleted.is_(False),
-               Discussion.author_id != person_id, Discussion.id.not_in(replied),
+               Discussion.author_id != person_id, ~replied.exists(),
                Discussion.moodle_group_id.in_(visible),
                Discussion.created_at >= now - QUESTION_MAX_AGE)
         .order_by(Discussion.created_at).limit(limit)
@@ -215,31 +246,35 @@ def questions_where_i_could_help(session: Session, course_id: int, person_id: in
                                  now: datetime, limit: int = 5) -> list[OpenQuestion]:
     """Return unanswered questions, first those analytics ranked me as a good peer for."""
     course = session.get(Course, course_id)
-    snapshot = analytics.latest_snapshot(session, course_id, window="all")
-    mine: list[OpenQuestion] = []
+    snapshot = analytics.latest_snapshot(session, course_id, window="all", with_edges=False)
     my_groups = my_moodle_groups(session, course_id, person_id)
+    ranked_for_me = []
     for item in (snapshot.candidates.get("unanswered", []) if snapshot else []):
         peer = next((p for p in item.get("peers", []) if p["person_id"] == person_id), None)
-        if peer is None:
+        if peer is not None:
+            ranked_for_me.append((item["discussion_id"], peer))
+    # The discussions and their first posts in one query each, not one per question.
+    wanted = [discussion_id for discussion_id, _peer in ranked_for_me]
+    discussions = {d.id: d for d in session.scalars(
+        select(Discussion).where(Discussion.id.in_(wanted)))} if wanted else {}
+    shown = [discussion_id for discussion_id in wanted
+             if (d := discussions.get(discussion_id)) is not None and not d.deleted and (
+                 d.moodle_group_id in (-1, 0) or d.moodle_group_id in my_groups)]
+    firsts = first_posts(session, sorted(set(shown)))
+    mine: list[OpenQuestion] = []
+    for discussion_id, peer in ranked_for_me:
+        if discussion_id not in shown:
             continue
-        discussion = session.get(Discussion, item["discussion_id"])
-        if discussion is None or discussion.deleted or (
-                discussion.moodle_group_id not in (-1, 0) and
-                discussion.moodle_group_id not in my_groups):
-            continue
+        discussion = discussions[discussion_id]
         mine.append(OpenQuestion(discussion.id, discussion.name,
                                  moodle_discussion_url(course, discussion.moodle_discussion_id),
                                  discussion.created_at, render_stored_reason(peer.get("reason")),
-                                 first_posts(session, [discussion.id]).get(discussion.id, "")))
+                                 firsts.get(discussion.id, "")))
     ranked = {question.discussion_id for question in mine}
-    others = [q for q in open_questions(session, course_id, person_id, now=now, limit=limit)
+    others = [q for q in open_questions(session, course_id, person_id, now=now, limit=limit,
+                                        groups=my_groups)
               if q.discussion_id not in ranked]
     return (mine + others)[:limit]
-
-
-def _roles(session: Session, course_id: int, ids: set[int]) -> dict[int, str]:
-    return dict(session.execute(select(Enrolment.person_id, Enrolment.role).where(
-        Enrolment.course_id == course_id, Enrolment.person_id.in_(ids))).all())
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -382,8 +417,15 @@ def pane_overview(session: Session, course_id: int, person_id: int, *,
                   now: datetime) -> PaneOverview:
     """Read what the learner's pane shows."""
     course = session.get(Course, course_id)
+    thanks = mentoring.recognitions_for_learner(session, course_id, person_id)
+    thank_ids = {prompt.id for prompt in thanks}
+    sent = [prompt for prompt in mentoring.prompts_for_learner(
+        session, course_id, person_id, limit=10)
+        if prompt.id not in thank_ids and not prompt.snoozed][:5]
+    # Only the discussions the shown prompts point at, not every discussion of the course.
+    pointed = {p.discussion_id for p in (*sent, *thanks[:10]) if p.discussion_id is not None}
     urls = dict(session.execute(select(Discussion.id, Discussion.moodle_discussion_id).where(
-        Discussion.course_id == course_id)).all())
+        Discussion.course_id == course_id, Discussion.id.in_(pointed))).all()) if pointed else {}
 
     def card(prompt: MentoringPrompt) -> PromptCard:
         url = (moodle_discussion_url(course, urls[prompt.discussion_id])
@@ -392,24 +434,22 @@ def pane_overview(session: Session, course_id: int, person_id: int, *,
         text = " ".join(prompt.body.replace("{link}", "").split())
         return PromptCard(prompt.id, prompt.rule, text, url, prompt.sent_at or prompt.created_at)
 
-    thanks = mentoring.recognitions_for_learner(session, course_id, person_id)
-    thank_ids = {prompt.id for prompt in thanks}
-    prompts = [card(prompt) for prompt in mentoring.prompts_for_learner(
-        session, course_id, person_id, limit=10)
-        if prompt.id not in thank_ids and not prompt.snoozed]
     ambassadors = mentoring.ambassadors_of_course(session, course_id)
     names = dict(session.execute(select(Person.id, Person.fullname).where(
-        Person.id.in_([a.person_id for a in ambassadors]))).all())
+        Person.id.in_([a.person_id for a in ambassadors]))).all()) if ambassadors else {}
+    peers = _peers(session, course_id, person_id)
+    hidden = hidden_people(session, course_id)
     return PaneOverview(
-        peers=people_i_talk_with(session, course_id, person_id),
-        suggestions=people_i_could_meet(session, course_id, person_id),
+        peers=peers[:6],
+        suggestions=people_i_could_meet(session, course_id, person_id,
+                                        known={peer.person_id for peer in peers}, hidden=hidden),
         questions=questions_where_i_could_help(session, course_id, person_id, now=now),
-        prompts=prompts[:5],
+        prompts=[card(prompt) for prompt in sent],
         recognitions=[card(prompt) for prompt in thanks[:10]],
         ambassadors=[AmbassadorEntry(a.person_id, names.get(a.person_id, ""),
                                      a.person_id == person_id) for a in ambassadors],
         invited_as_ambassador=mentoring.ambassador_status(
             session, course_id, person_id) == "invited",
         opted_out=mentoring.mentoring_choices(session, course_id, person_id).opted_out,
-        hidden=is_hidden_from_suggestions(session, course_id, person_id),
+        hidden=person_id in hidden,
     )

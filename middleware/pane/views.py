@@ -44,10 +44,13 @@ def home() -> str:
     db = get_session()
     course_id, person_id = launch.course_id, launch.person_id
     notice = NOTICES.get(request.args.get("done", ""))
+    # Held here, the course stays in the session's identity map: the operations below find it
+    # there rather than reading it again.
+    course = db.get(Course, course_id)
     view = operations.pane_overview(db, course_id, person_id, now=utcnow())
     return render_template(
         "pane/home.html",
-        course=db.get(Course, course_id),
+        course=course,
         me=db.get(Person, person_id),
         messages=[notice] if notice else [],
         overview=view,
