@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from middleware.analytics import operations as analytics
 from middleware.analytics.reasons import render_stored_reason
-from middleware.mentoring import operations as mentoring
-from middleware.models import Course, CourseGroup, Discussion, Enrolment
+from middleware.models import Ambassador, Course, CourseGroup, Discussion, Enrolment
 from middleware.models.analytics import AnalyticsSnapshot, PersonMetrics
 from middleware.pane.operations import moodle_discussion_url
 
@@ -70,7 +69,7 @@ def network_rows(session: Session, course_id: int, snapshot: AnalyticsSnapshot,
     if group_id is None:
         rows = _metric_rows(session, snapshot, limit=TABLE_ROWS, also=isolated)
         return rows, _people_count(session, snapshot)
-    course_view = analytics.latest_snapshot(session, course_id, window=window)
+    course_view = analytics.latest_snapshot(session, course_id, window=window, with_edges=False)
     course_rows = ({row["person_id"]: row for row in _metric_rows(session, course_view)}
                    if course_view else {})
     given: dict[int, int] = defaultdict(int)
@@ -98,7 +97,7 @@ def fill_analytics(session: Session, course: Course, board: Any, *, now: datetim
     if snapshot is None:
         return
     whole = snapshot if board.window == "all" else analytics.latest_snapshot(
-        session, course.id, window="all", group_id=board.group_id)
+        session, course.id, window="all", group_id=board.group_id, with_edges=False)
     board.analysed = True
     board.period_text = _("%(period)s · computed %(ago)s (%(when)s)",
                           period=board.period_text,
@@ -160,10 +159,16 @@ def _unanswered(session: Session, course: Course, items: list[dict[str, Any]], n
 def _candidates(session: Session, course_id: int, items: list[dict[str, Any]],
                 label_of: Callable[[int], str]) -> list[dict[str, Any]]:
     names = status_names()
+    shown_items = items[:10]
+    # Every candidate's recorded status in one query (not one per candidate).
+    statuses = dict(session.execute(select(Ambassador.person_id, Ambassador.status).where(
+        Ambassador.course_id == course_id,
+        Ambassador.person_id.in_([item["person_id"] for item in shown_items]))).all()
+    ) if shown_items else {}
     shown = []
-    for item in items[:10]:
+    for item in shown_items:
         # None: analytics proposes them but mentoring has not recorded a suggestion yet.
-        status = mentoring.ambassador_status(session, course_id, item["person_id"])
+        status = statuses.get(item["person_id"])
         shown.append({"person_id": item["person_id"], "name": label_of(item["person_id"]),
                       "reason": render_stored_reason(item.get("reason")), "status": status,
                       "status_text": names.get(status, "")})
