@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from babel import numbers
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 
@@ -24,6 +27,25 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 }
 
 babel = Babel()
+
+
+#: Numbers already formatted, by (locale, type, value, pattern): a dashboard prints a thousand
+#: small integers per page and Babel's general formatter was a fifth of its rendering time.
+_FORMATTED: dict[tuple[str, type, Any, str | None], str] = {}
+_FORMATTED_MAX = 20_000
+
+
+def format_decimal(number: Any, format: str | None = None) -> str:  # noqa: A002 - Babel's name
+    """Return `number` formatted for the request's locale, as `flask_babel.format_decimal`."""
+    locale = get_locale()
+    key = (str(locale), type(number), number, format)
+    found = _FORMATTED.get(key)
+    if found is None:
+        found = numbers.format_decimal(number, format=format, locale=locale)
+        if len(_FORMATTED) >= _FORMATTED_MAX:
+            _FORMATTED.clear()
+        _FORMATTED[key] = found
+    return found
 
 
 def normalise_locale(value: str | None) -> str | None:

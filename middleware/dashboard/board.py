@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_datetime, format_decimal, format_timedelta
+from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
+from middleware.i18n import format_decimal
 from middleware.lti.session import launch_url_for
 from middleware.mentoring import operations as mentoring
 from middleware.models import LEARNER, Course, Enrolment, Person

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import format_decimal, format_percent, format_timedelta
+from flask_babel import format_percent, format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from middleware.i18n import format_decimal
 
 from .sparkline import sparkline_svg
 

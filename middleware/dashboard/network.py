@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup
+
+from middleware.i18n import format_decimal
 
 from .network_svg import (
     LEARNER,

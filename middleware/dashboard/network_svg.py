@@ -9,6 +9,7 @@ most active people (and say so).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def render_network(
 
     connected = {i for pair in links for i in pair}
     band = [i for i, node in enumerate(drawn) if i not in connected]
-    positions = _layout(len(drawn), links, connected)
+    positions = _layout(links)
     band_rows = _band_rows(len(band))
     height = NETWORK_HEIGHT + (band_rows * BAND_ROW + 36 if band else 0)
     positions.update(_band_positions(band, top=NETWORK_HEIGHT + 36))
@@ -173,13 +174,22 @@ def legend_swatch(role: str, *, isolated: bool = False) -> Markup:
     )
 
 
-def _layout(count: int, links: Mapping[tuple[int, int], float],
-            connected: set[int]) -> dict[int, tuple[float, float]]:
-    ordered = sorted(connected)
+def _layout(links: Mapping[tuple[int, int], float]) -> dict[int, tuple[float, float]]:
+    """Place the linked nodes (Kamada-Kawai), keyed by their index in the drawn list."""
+    # The layout depends only on which pairs are linked, in which order: the same stored
+    # snapshot is laid out once per process, not on every dashboard request (it was the
+    # dashboard's costliest step).
+    return dict(_cached_layout(tuple(links)))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_layout(pairs: tuple[tuple[int, int], ...]) -> tuple[tuple[int, tuple[float, float]],
+                                                               ...]:
+    ordered = sorted({i for pair in pairs for i in pair})
     if not ordered:
-        return {}
+        return ()
     local = {node: i for i, node in enumerate(ordered)}
-    graph = igraph.Graph(n=len(ordered), edges=[(local[a], local[b]) for a, b in links],
+    graph = igraph.Graph(n=len(ordered), edges=[(local[a], local[b]) for a, b in pairs],
                          directed=False)
     graph.simplify()
     side = max(1, math.ceil(math.sqrt(len(ordered))))
@@ -196,7 +206,7 @@ def _layout(count: int, links: Mapping[tuple[int, int], float],
         px = MARGIN + (x - min(xs)) / span_x * inner_w if len(ordered) > 1 else WIDTH / 2
         py = MARGIN + (y - min(ys)) / span_y * inner_h if len(ordered) > 1 else NETWORK_HEIGHT / 2
         positions[node] = (round(px, 1), round(py, 1))
-    return positions
+    return tuple(positions.items())
 
 
 def _band_rows(count: int) -> int:

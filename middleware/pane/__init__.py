@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_babel import format_date, format_datetime, format_percent
+
+from middleware.i18n import format_decimal
 
 from .content import sanitise_post_html
 

@@ -120,6 +120,25 @@ def test_the_same_data_draws_the_same_picture():
     assert render_network(nodes, edges).svg == render_network(list(nodes), list(edges)).svg
 
 
+def test_the_layout_is_computed_once_per_set_of_links():
+    from middleware.dashboard import network_svg
+
+    network_svg._cached_layout.cache_clear()
+    nodes, edges = _star()
+    first = render_network(nodes, edges)
+    # Other names and roles, same links: the positions are reused, the labels are the new ones.
+    renamed = [NetworkNode(n.id, n.label.upper(), n.role, n.activity, n.isolated) for n in nodes]
+    second = render_network(renamed, edges)
+    assert network_svg._cached_layout.cache_info().misses == 1
+    assert network_svg._cached_layout.cache_info().hits == 1
+    assert str(second.svg) != str(first.svg) and "TEACHER TINA" in str(second.svg)
+    assert _positions(first) == _positions(second)
+
+
+def _positions(picture):
+    return [(c.get("cx"), c.get("cy")) for c in _parse(picture).iter(f"{SVG}circle")]
+
+
 def test_empty_network_still_has_its_accessible_name():
     root = _parse(render_network([], []))
     assert root.find(f"{SVG}title").text and root.get("role") == "img"
