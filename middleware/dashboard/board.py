@@ -109,12 +109,21 @@ def labeller(session: Session, course_id: int, *, pseudonymise: bool) -> Callabl
         .join(Person, Person.id == Enrolment.person_id)
         .where(Enrolment.course_id == course_id).order_by(Enrolment.person_id)).all()
     names = {person_id: fullname for person_id, _role, fullname in enrolled}
-    if pseudonymise:
-        learners = [person_id for person_id, role, _name in enrolled if role == LEARNER]
-        names.update({person_id: _("Learner %(n)s", n=index + 1)
-                      for index, person_id in enumerate(learners)})
     someone = _("Someone")
-    return lambda person_id: names.get(person_id) or someone
+    if not pseudonymise:
+        return lambda person_id: names.get(person_id) or someone
+    learners = [person_id for person_id, role, _name in enrolled if role == LEARNER]
+    number = {person_id: index + 1 for index, person_id in enumerate(learners)}
+    # Translated once, numbered on demand: a course has thousands of learners, a page shows
+    # a few hundred of them.
+    pattern = _("Learner %(n)s", n="{n}")
+
+    def label_of(person_id: int) -> str:
+        if person_id in number:
+            return pattern.format(n=number[person_id])
+        return names.get(person_id) or someone
+
+    return label_of
 
 
 def _fill_mentoring(session: Session, course: Course, board: Board,
