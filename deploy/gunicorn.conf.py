@@ -1,5 +1,6 @@
 """gunicorn settings for Circolo (bind and worker count come from the entrypoint)."""
 
+import gc
 import os
 
 worker_class = "gthread"
@@ -12,6 +13,15 @@ accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("CIRCOLO_FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips
+
+
+def post_worker_init(worker):
+    """Keep what the worker loaded at start-up out of the garbage collector's full passes."""
+    # Flask, SQLAlchemy, Babel, igraph and the app's modules and caches live as long as the
+    # worker; without this every full collection walked them again (measured: 10-25 ms per
+    # dashboard request on average, in pauses of tens of milliseconds).
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker):
