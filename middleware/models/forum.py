@@ -75,8 +75,10 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("course_id", "moodle_post_id"),
         Index("ix_post_course_created", "course_id", "created_at"),
-        # The replies to a post (the pane's "who replied to me"), found by their parent's id.
+        # The pane: the replies to a post, found by their parent's id, and a learner's posts in
+        # one course (without statistics the planners preferred any course-wide index).
         Index("ix_post_course_parent", "course_id", "parent_moodle_id"),
+        Index("ix_post_course_author", "course_id", "author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

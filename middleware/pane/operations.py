@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import and_, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from middleware.analytics import operations as analytics
@@ -117,17 +117,21 @@ def people_i_talk_with(session: Session, course_id: int, person_id: int,
 def _peers(session: Session, course_id: int, person_id: int) -> list[Peer]:
     """Return everyone (not deleted) the learner exchanged public replies with, most first."""
     parent = aliased(Post)
-    public_pair = and_(_public_posts(course_id), parent.deleted.is_(False),
-                       parent.private_reply.is_(False))
-    on_parent = and_(parent.course_id == Post.course_id,
-                     parent.moodle_post_id == Post.parent_moodle_id)
-    # Two halves, each led by an index (the learner's posts; replies to the learner's posts via
-    # post(course_id, parent_moodle_id)), rather than one join filtered by "either author".
+    public_parent = and_(parent.course_id == course_id, parent.deleted.is_(False),
+                         parent.private_reply.is_(False))
+    my_public_posts = select(parent.moodle_post_id).where(public_parent,
+                                                          parent.author_id == person_id)
+    # Two halves, each led by an index, rather than one self-join filtered by "either author"
+    # (a scan of the course's posts): the replies I wrote, through post(course_id, author_id);
+    # the replies to my posts, through post(course_id, parent_moodle_id).
     pairs = session.execute(union_all(
-        select(Post.author_id, parent.author_id).join(parent, on_parent)
-        .where(public_pair, Post.author_id == person_id),
-        select(Post.author_id, parent.author_id).join(parent, on_parent)
-        .where(public_pair, parent.author_id == person_id, Post.author_id != person_id),
+        select(Post.author_id, parent.author_id)
+        .join(parent, and_(parent.course_id == Post.course_id,
+                           parent.moodle_post_id == Post.parent_moodle_id))
+        .where(_public_posts(course_id), public_parent, Post.author_id == person_id),
+        select(Post.author_id, literal(person_id))
+        .where(_public_posts(course_id), Post.author_id != person_id,
+               Post.parent_moodle_id.in_(my_public_posts)),
     )).all()
     given: dict[int, int] = defaultdict(int)
     received: dict[int, int] = defaultdict(int)
@@ -164,9 +168,13 @@ def people_i_could_meet(session: Session, course_id: int, person_id: int,
         known = {peer.person_id for peer in _peers(session, course_id, person_id)}
     if hidden is None:
         hidden = hidden_people(session, course_id)
-    mine = select(Post.discussion_id).where(_public_posts(course_id),
-                                            Post.author_id == person_id)
+    mine = session.scalars(select(Post.discussion_id).distinct().where(
+        _public_posts(course_id), Post.author_id == person_id)).all()
+    if not mine:
+        return []
     # Each author once, with the discussion of their latest post there, latest authors first.
+    # The discussions are the course's already: no course filter on their posts (it tempted
+    # the planners into the course-wide post indexes).
     latest = (
         select(Post.author_id, Discussion.name, Discussion.moodle_discussion_id,
                Post.created_at,
@@ -175,8 +183,6 @@ def people_i_could_meet(session: Session, course_id: int, person_id: int,
         .join(Discussion, Discussion.id == Post.discussion_id)
         .join(Enrolment, and_(Enrolment.person_id == Post.author_id,
                               Enrolment.course_id == course_id))
-        # The discussions are the course's already: no course filter on their posts, which
-        # would tempt the planner into scanning the course's whole post index per discussion.
         .where(Post.deleted.is_(False), Post.private_reply.is_(False),
                Post.discussion_id.in_(mine), Post.author_id != person_id,
                Enrolment.role == LEARNER, Enrolment.active.is_(True),

@@ -1,4 +1,4 @@
-"""post_parent_index: find the replies to a post by their parent (the learner pane)
+"""post_parent_index: a learner's posts in a course, and the replies to a post (the pane)
 
 Revision ID: 0008_post_parent_index
 Revises: 0007_pages
@@ -15,7 +15,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_post_course_parent", "post", ["course_id", "parent_moodle_id"])
+    op.create_index("ix_post_course_author", "post", ["course_id", "author_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_post_course_author", table_name="post")
     op.drop_index("ix_post_course_parent", table_name="post")

@@ -13,7 +13,7 @@ from middleware.db import database
 from middleware.models import Ambassador, AnalyticsSnapshot, MentoringPrompt, Post, utcnow
 
 #: What each page needs at most, whatever the course's size (counted on the small course below).
-PANE_MAX_QUERIES = 21
+PANE_MAX_QUERIES = 22
 DASHBOARD_MAX_QUERIES = 15
 
 
