@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from babel import numbers
@@ -37,15 +38,26 @@ _FORMATTED_MAX = 20_000
 
 def format_decimal(number: Any, format: str | None = None) -> str:  # noqa: A002 - Babel's name
     """Return `number` formatted for the request's locale, as `flask_babel.format_decimal`."""
+    return decimal_formatter()(number, format)
+
+
+def decimal_formatter() -> Callable[..., str]:
+    """Return `format_decimal` bound to the request's locale, for pages that print many numbers
+    (the locale is looked up once instead of once per number)."""
     locale = get_locale()
-    key = (str(locale), type(number), number, format)
-    found = _FORMATTED.get(key)
-    if found is None:
-        found = numbers.format_decimal(number, format=format, locale=locale)
-        if len(_FORMATTED) >= _FORMATTED_MAX:
-            _FORMATTED.clear()
-        _FORMATTED[key] = found
-    return found
+    name = str(locale)
+
+    def formatted(number: Any, format: str | None = None) -> str:  # noqa: A002
+        key = (name, type(number), number, format)
+        found = _FORMATTED.get(key)
+        if found is None:
+            found = numbers.format_decimal(number, format=format, locale=locale)
+            if len(_FORMATTED) >= _FORMATTED_MAX:
+                _FORMATTED.clear()
+            _FORMATTED[key] = found
+        return found
+
+    return formatted
 
 
 def normalise_locale(value: str | None) -> str | None:

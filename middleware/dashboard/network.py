@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from middleware.i18n import format_decimal
+from middleware.i18n import decimal_formatter
 
 from .network_svg import (
     LEARNER,
@@ -94,7 +94,7 @@ def build_network(rows: Iterable[Mapping[str, Any]], edges: Iterable[Sequence[An
         isolated_suffix=_(", isolated"),
     )
     picture = render_network(nodes, network_edges, texts=texts, max_nodes=max_nodes,
-                             number=lambda value: format_decimal(value))
+                             number=decimal_formatter())
     replies_to: dict[int, list[str]] = defaultdict(list)
     for edge in sorted(network_edges, key=lambda e: (-e.weight, e.target)):
         if edge.source != edge.target and edge.target in labels:
