@@ -279,12 +279,13 @@ class CourseRecords:
         One flush writes the new discussions of the batch (the ORM batches their INSERTs),
         then each discussion's new posts go in one multi-row INSERT.
         """
+        # Every post author of the batch, created or updated in one lookup.
         self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
                            for _, posts in batch for p in posts if p.author.id)
         stored = [self.apply_discussion(forum, remote) for remote, _ in batch]
         self.session.flush()
         for discussion, (_, posts) in zip(stored, batch, strict=True):
-            self.apply_posts(discussion, posts, now)
+            self._apply_posts(discussion, posts, now)
         self.session.flush()
 
     def apply_discussion(self, forum: Forum, remote: MoodleDiscussion) -> Discussion:
@@ -312,12 +313,13 @@ class CourseRecords:
             self.changed += 1
         return local
 
-    def apply_posts(self, discussion: Discussion, posts: Sequence[MoodlePost],
-                    now: datetime | None = None) -> int:
-        """Make a discussion's posts match Moodle's complete list; return the rows changed.
+    def _apply_posts(self, discussion: Discussion, posts: Sequence[MoodlePost],
+                     now: datetime | None = None) -> None:
+        """Make a discussion's posts match Moodle's complete list.
 
-        The discussion must already be flushed (its posts refer to its id). New posts are
-        inserted at once; edits to stored ones are written at the next flush.
+        The discussion must already be flushed (its posts refer to its id) and the posts'
+        authors ensured (`apply_discussions` does both). New posts are inserted at once; edits
+        to stored ones are written at the next flush.
         """
         before = self.changed
         stored: dict[int, Post] = {}
@@ -333,8 +335,6 @@ class CourseRecords:
                         Post.course_id == self.course.id,
                         Post.moodle_post_id.in_(elsewhere[start:start + _CHUNK]))):
                     stored[post.moodle_post_id] = post
-        self.ensure_people((p.author.id, p.author.fullname, p.author.isdeleted)
-                           for p in posts if p.author.id)
         new_rows: list[dict[str, Any]] = []
         synced_at = utcnow()
         for remote in posts:
@@ -369,10 +369,8 @@ class CourseRecords:
             if not gone.deleted and gone.discussion_id == discussion.id:
                 gone.deleted = True
                 self.changed += 1
-        changed = self.changed - before
-        if changed or discussion.posts_synced_at is None:
+        if self.changed != before or discussion.posts_synced_at is None:
             discussion.posts_synced_at = now or utcnow()
-        return changed
 
     def mark_discussions_deleted(self, forum: Forum, still_listed: set[int]) -> None:
         """Mark a forum's discussions that Moodle no longer lists, and their posts, deleted."""
