@@ -30,9 +30,9 @@ from middleware.config import PROJECT_ROOT, Settings
 from middleware.db import database
 from middleware.models import Base
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "moodle-4.4"
-if not FIXTURES.exists():  # CI clones main with shared/ beside it; so does a developer.
-    FIXTURES = Path(os.environ.get("CIRCOLO_FIXTURES", FIXTURES))
+#: Responses recorded from real Moodles, one folder per version (see each folder's README).
+FIXTURES_ROOT = PROJECT_ROOT / "tests" / "fixtures"
+FIXTURES = FIXTURES_ROOT / "moodle-4.4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
