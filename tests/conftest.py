@@ -32,7 +32,9 @@ from middleware.models import Base
 
 #: Responses recorded from real Moodles, one folder per version (see each folder's README).
 FIXTURES_ROOT = PROJECT_ROOT / "tests" / "fixtures"
-FIXTURES = FIXTURES_ROOT / "moodle-4.4"
+#: The versions recorded (scripts/record_moodle.py adds one): tests of recordings parse each.
+MOODLE_VERSIONS = tuple(sorted(p.name.removeprefix("moodle-")
+                               for p in FIXTURES_ROOT.glob("moodle-*") if p.is_dir()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -203,8 +205,18 @@ def playwright_instance(chromium_executable: str) -> Iterator[object]:
 
 # --- helpers ---------------------------------------------------------------------
 
-@pytest.fixture
-def fixtures_dir() -> Path:
-    """The recorded Moodle 4.4 responses (shared/fixtures/moodle-4.4)."""
-    assert FIXTURES.exists(), f"recorded Moodle fixtures not found at {FIXTURES}"
-    return FIXTURES
+@pytest.fixture(params=MOODLE_VERSIONS, ids=lambda version: f"moodle-{version}")
+def fixtures_dir(request: pytest.FixtureRequest) -> Path:
+    """One Moodle version's recorded responses (tests/fixtures/moodle-<version>): a test that
+    reads recordings runs once per version."""
+    folder = FIXTURES_ROOT / f"moodle-{request.param}"
+    assert folder.is_dir(), f"recorded Moodle responses not found at {folder}"
+    return folder
+
+
+def recorded_file(folder: Path, relative: str) -> Path:
+    """A recording of `folder`; a test skips for a version that has no such recording."""
+    path = folder / relative
+    if not path.exists():
+        pytest.skip(f"{relative} is not recorded for {folder.name}")
+    return path
