@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: install run test lint translations demo clean
+.PHONY: install run test e2e lint translations demo clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ run: install
 test: install
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The real-Moodle tier (tests/e2e): MOODLE_SRC=<a Moodle source tarball or folder> make e2e
+e2e:
+ifeq ($(strip $(MOODLE_SRC)),)
+	@echo "make e2e: skipped: MOODLE_SRC is not set (a Moodle source tarball or folder, see README)"
+else
+	@$(MAKE) --no-print-directory install
+	scripts/test-deps.sh
+	scripts/e2e-deps.sh
+	$(BIN)/python -m pytest tests/e2e -m moodle $(PYTEST_ARGS)
+endif
 
 ## See Circolo without a Moodle: the Moodle doubles serve a generated Italian course; two links.
 demo: install

@@ -188,25 +188,31 @@ class CircoloServer:
     bind_url: str  # where gunicorn listens: http://127.0.0.1:<port>
     env: dict[str, str]
     log_path: Path
-    tool: Tool
+    tool: Tool | None = None  # the double's tool (None when a real Moodle registers Circolo)
     platform_id: int = 0  # the Moodle double's platform row in Circolo
+    #: The entrypoint role: `web` (gunicorn only), or `all` (gunicorn and the queue worker).
+    role: str = "web"
     process: subprocess.Popen[bytes] | None = None
     commands: list[list[str]] = field(default_factory=list)
 
     @property
     def client_id(self) -> str:
+        assert self.tool is not None
         return self.tool.client_id
 
     @property
     def deployment_id(self) -> str:
+        assert self.tool is not None
         return self.tool.type_id
 
-    def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `flask circolo <args>` against the served Circolo's database and instance."""
+    def flask(self, *args: str, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `flask circolo <args>` against the served Circolo's database and instance
+        (`env` adds variables, e.g. a secret the command reads)."""
         command = [str(ENTRYPOINT), "flask", "circolo", *args]
         self.commands.append(command)
-        result = subprocess.run(command, env=self.env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(command, env={**self.env, **(env or {})}, capture_output=True,
+                                text=True, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"flask circolo {' '.join(args)} failed:\n{result.stdout}\n"
                                  f"{result.stderr}")
@@ -219,7 +225,7 @@ class CircoloServer:
 
     def start(self, *, timeout: float = 90) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([str(ENTRYPOINT), "web"], env=self.env, stdout=log,
+            self.process = subprocess.Popen([str(ENTRYPOINT), self.role], env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
