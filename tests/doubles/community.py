@@ -393,7 +393,7 @@ class Community:
             "usermaxuploadfilesize": 2097152, "userhomepage": 1,
             "userprivateaccesskey": "<redacted>", "siteid": 1, "sitecalendartype": "gregorian",
             "usercalendartype": "gregorian", "userissiteadmin": False, "theme": "boost",
-            "limitconcurrentlogins": 0,
+            "limitconcurrentlogins": 0, "policyagreed": 0,
         }
 
     def course_json(self) -> dict[str, Any]:
@@ -401,6 +401,7 @@ class Community:
         return {"courses": [{
             "id": self.course_id, "fullname": self.course_fullname,
             "displayname": self.course_fullname, "shortname": self.course_shortname,
+            "courseimage": f"{self.siteurl}/pluginfile.php/14/course/generated/course.svg",
             "categoryid": 1, "categoryname": "Category 1", "sortorder": 10002,
             "summary": "Corso pilota", "summaryformat": 1, "summaryfiles": [],
             "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
@@ -411,7 +412,13 @@ class Community:
             "showreports": 0, "visible": 1, "groupmode": 0, "groupmodeforce": 0,
             "defaultgroupingid": 0, "enablecompletion": 0, "completionnotify": 0,
             "lang": self.course_lang,
-            "theme": "", "marker": 0, "filters": [], "courseformatoptions": [],
+            "theme": "", "marker": 0,
+            "filters": [{"filter": name, "localstate": 0, "inheritedstate": 1}
+                        for name in ("displayh5p", "activitynames", "emoticon", "urltolink",
+                                     "mediaplugin")],
+            "courseformatoptions": [{"name": "hiddensections", "value": 1},
+                                    {"name": "coursedisplay", "value": 0},
+                                    {"name": "indentation", "value": "1"}],
         }], "warnings": []}
 
     def _user_json(self, user: CommunityUser) -> dict[str, Any]:
@@ -454,6 +461,10 @@ class Community:
                     "profileimageurlsmall": self.siteurl + PICTURE,
                     "profileimageurl": self.siteurl + PICTURE.replace("f2", "f1"),
                 })
+                if user.role == "service":  # the token's own user also sees its preferences
+                    found[-1]["preferences"] = [
+                        {"name": "auth_manual_passwordupdatetime", "value": str(self.now)},
+                        {"name": "_lastloaded", "value": self.now}]
         if self.profiles_hidden:  # seen on Moodle 4.5 without moodle/user:viewalldetails
             hidden = ("username", "department", "auth", "confirmed", "lang", "theme",
                       "mailformat", "trackforums")

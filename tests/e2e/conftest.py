@@ -161,7 +161,9 @@ def moodle_site(request: pytest.FixtureRequest, figures: dict[str, str]) -> Iter
             site.stop()
             print(f"\nMoodle kept in {site.scratch}, database {site.name}")
         else:
+            started = time.monotonic()
             site.destroy()
+            figures["Moodle stopped and removed"] = f"{time.monotonic() - started:.0f} s"
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +230,9 @@ def circolo(request: pytest.FixtureRequest, moodle_site: MoodleSite, circolo_dat
     server.start()
     request.config.stash[_sites]["Circolo"] = _CircoloLog(log_path)
     yield server
+    started = time.monotonic()
     server.stop()
+    request.config.stash[_figures]["Circolo stopped"] = f"{time.monotonic() - started:.0f} s"
     if _keep():
         print(f"\nCircolo's instance kept in {instance}, log {log_path}")
     else:
