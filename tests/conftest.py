@@ -30,9 +30,8 @@ from middleware.config import PROJECT_ROOT, Settings
 from middleware.db import database
 from middleware.models import Base
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "moodle-4.4"
-if not FIXTURES.exists():  # CI clones main with shared/ beside it; so does a developer.
-    FIXTURES = Path(os.environ.get("CIRCOLO_FIXTURES", FIXTURES))
+#: Responses recorded from a running Moodle 4.4 (see the README in that folder).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "moodle-4.4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -205,6 +204,5 @@ def playwright_instance(chromium_executable: str) -> Iterator[object]:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """The recorded Moodle 4.4 responses (shared/fixtures/moodle-4.4)."""
-    assert FIXTURES.exists(), f"recorded Moodle fixtures not found at {FIXTURES}"
+    """The recorded Moodle 4.4 responses (tests/fixtures/moodle-4.4)."""
     return FIXTURES
