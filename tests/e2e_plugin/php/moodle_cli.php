@@ -1,13 +1,15 @@
 <?php
 // This file is part of Circolo's real-Moodle tests (tests/e2e_plugin), not of the plugin.
 //
-// Usage: php moodle_cli.php <moodle dir> <action> '<json arguments>'
-// Prints one JSON object: what the action made or found. Runs as the site administrator.
+// Usage: php moodle_cli.php <moodle dir> <spec.json>, the spec being {"action": ..., arguments}.
+// Prints one JSON object on its last line: what the action made or found. Runs as the site
+// administrator. (The same calling convention as tests/e2e's MoodleSite.run_json.)
 
 define('CLI_SCRIPT', true);
 
-[$script, $moodledir, $action] = array_slice($argv, 0, 3) + [null, null, null];
-$args = json_decode($argv[3] ?? '{}', true) ?: [];
+$moodledir = $argv[1] ?? '';
+$args = json_decode(file_get_contents($argv[2] ?? 'php://stdin'), true) ?: [];
+$action = $args['action'] ?? '';
 require($moodledir . '/config.php');
 require_once($CFG->libdir . '/phpunit/classes/util.php');
 require_once($CFG->dirroot . '/mod/lti/locallib.php');
@@ -40,11 +42,14 @@ switch ($action) {
         // A course with teachers, learners (some Italian), a forum and its discussions.
         $course = $generator->create_course(['fullname' => $args['fullname'] ?? 'Circolo e2e',
             'shortname' => $args['shortname'] ?? 'circolo-e2e-' . random_string(4)]);
-        $teacher = $generator->create_user(['firstname' => 'Teresa', 'lastname' => 'Teacher', 'lang' => 'en']);
+        $password = $args['password'] ?? 'Circolo-e2e-1';
+        $teacher = $generator->create_user(['firstname' => 'Teresa', 'lastname' => 'Teacher', 'lang' => 'en',
+            'username' => 'teacher' . strtolower(random_string(4)), 'password' => $password]);
         $generator->enrol_user($teacher->id, $course->id, 'editingteacher');
         $learners = [];
         for ($i = 0; $i < ($args['learners'] ?? 5); $i++) {
             $learner = $generator->create_user(['firstname' => 'Learner', 'lastname' => sprintf('%03d', $i),
+                'password' => $password,
                 'lang' => $i % 2 ? 'en' : 'it', 'timezone' => $i % 2 ? 'Europe/London' : 'Europe/Rome']);
             $generator->enrol_user($learner->id, $course->id, 'student');
             $learners[] = (int) $learner->id;
@@ -70,13 +75,15 @@ switch ($action) {
             $discussions[] = (int) $discussion->id;
         }
         done(['courseid' => (int) $course->id, 'forumid' => (int) $forum->id, 'cmid' => (int) $forum->cmid,
-            'teacher' => (int) $teacher->id, 'learners' => $learners, 'discussions' => $discussions]);
+            'teacher' => (int) $teacher->id, 'teacherusername' => $teacher->username, 'password' => $password,
+            'learners' => $learners, 'discussions' => $discussions]);
 
     case 'circolo_activity':
-        // What a teacher adding Circolo from the activity chooser leaves in the course.
+        // What a teacher adding Circolo from the activity chooser leaves in the course (the
+        // generator's default key and secret would override the tool's client id).
         $typeid = (int) get_config('local_circolo', 'ltitypeid');
         $lti = $generator->create_module('lti', ['course' => $args['courseid'], 'typeid' => $typeid,
-            'name' => 'Circolo', 'toolurl' => '']);
+            'name' => 'Circolo', 'toolurl' => '', 'resourcekey' => '', 'password' => '']);
         done(['cmid' => (int) $lti->cmid, 'typeid' => $typeid]);
 
     case 'post':
@@ -87,17 +94,18 @@ switch ($action) {
         $forum = $DB->get_record('forum', ['id' => $discussion->forum], '*', MUST_EXIST);
         $cm = get_coursemodule_from_instance('forum', $forum->id, $forum->course, false, MUST_EXIST);
         require_once($CFG->dirroot . '/mod/forum/lib.php');
-        $post = (object) ['discussion' => $discussion->id, 'parent' => $discussion->firstpost,
-            'userid' => $user->id, 'created' => time(), 'modified' => time(), 'mailed' => 0,
+        // A private reply (teachers may write them) goes to the author of the post it answers.
+        $post = (object) ['discussion' => $discussion->id, 'parent' => $args['parent'] ?? $discussion->firstpost,
             'subject' => 'Re: ' . $discussion->name, 'message' => $args['message'] ?? '<p>A new reply</p>',
-            'messageformat' => FORMAT_HTML, 'messagetrust' => 0, 'attachment' => '', 'course' => $forum->course,
-            'forum' => $forum->id, 'itemid' => 0, 'privatereplyto' => $args['privatereplyto'] ?? 0];
+            'messageformat' => FORMAT_HTML, 'messagetrust' => 0, 'course' => $forum->course,
+            'forum' => $forum->id, 'itemid' => 0, 'isprivatereply' => !empty($args['private'])];
         $post->id = forum_add_new_post($post, null);
         $context = context_module::instance($cm->id);
         \mod_forum\event\post_created::create(['context' => $context, 'objectid' => $post->id,
             'other' => ['discussionid' => $discussion->id, 'forumid' => $forum->id, 'forumtype' => $forum->type]])
             ->trigger();
-        done(['postid' => (int) $post->id, 'time' => time()]);
+        done(['postid' => (int) $post->id, 'time' => time(),
+            'privatereplyto' => (int) $DB->get_field('forum_posts', 'privatereplyto', ['id' => $post->id])]);
 
     case 'delete_post':
         require_once($CFG->dirroot . '/mod/forum/lib.php');
