@@ -190,17 +190,22 @@ def test_the_service_user_syncs_a_course_it_is_not_enrolled_in(moodle_site, conn
 
 def test_the_changes_call_pages_a_course_in_core_shapes(moodle_site, connected, client, course):
     token, courseid = connected["token"], course["courseid"]
-    params = {"courseid": courseid, "since": 0, "limit": 6}
-    status, first = ws(moodle_site, token, "local_circolo_get_course_changes", params)
-    recorded("local_circolo_get_course_changes.first_page", "local_circolo_get_course_changes",
-             params, status, first)
-    assert first["nextcursor"] and len(first["course"]) == 1 and first["forums"]
-    following = {"courseid": courseid, "since": 0, "until": first["until"],
-                 "cursor": first["nextcursor"], "limit": 6}
-    status, second = ws(moodle_site, token, "local_circolo_get_course_changes", following)
-    recorded("local_circolo_get_course_changes.next_page", "local_circolo_get_course_changes",
-             following, status, second)
-    assert second["course"] == [] and second["forums"] == []
+    params: dict[str, Any] = {"courseid": courseid, "since": 0, "limit": 6}
+    pages = []
+    while True:
+        status, page = ws(moodle_site, token, "local_circolo_get_course_changes", params)
+        recorded(f"local_circolo_get_course_changes.first_read.page{len(pages)}",
+                 "local_circolo_get_course_changes", params, status, page)
+        pages.append(page)
+        if not page["nextcursor"]:
+            break
+        params = {"courseid": courseid, "since": 0, "until": pages[0]["until"],
+                  "cursor": page["nextcursor"], "limit": 6}
+    assert len(pages) >= 3
+    assert len(pages[0]["course"]) == 1 and pages[0]["forums"]
+    assert all(p["course"] == [] and p["forums"] == [] for p in pages[1:])
+    assert all(sum(len(p[k]) for k in ("discussions", "posts", "deleted", "users")) <= 6
+               for p in pages)
 
     everything = client.read_course_changes(courseid, limit=6)
     assert {d.discussion.id for d in everything.discussions} == set(course["discussions"])
@@ -311,6 +316,18 @@ def test_a_prompt_delivered_twice_is_one_notification_in_the_recipients_language
     assert rows[0]["contexturlname"] == "Apri la discussione"
 
 
+def test_the_privacy_provider_exports_and_deletes_what_the_plugin_keeps(moodle_site, course):
+    italian = course["learners"][0]  # the recipient of the prompt above
+    found = moodle_site.run_json(CLI, {"action": "privacy", "userid": italian})
+    assert found["compliant"] is True
+    assert {"database_table:local_circolo_deliveries", "database_table:local_circolo_tombstones",
+            "external_location:circolo", "subsystem_link:core_message"} <= set(found["metadata"])
+    assert found["contexts"], "the recipient's course holds their delivery"
+    (exported,) = found["exported"].values()
+    assert [d["reference"] for d in exported["deliveries"]] == ["circoloe2e1"]
+    assert found["left"] == 0
+
+
 def test_a_user_deleted_in_moodle_is_forgotten_by_circolo(moodle_site, circolo, course):
     learner = course["learners"][3]
     assert circolo.query("SELECT id FROM person WHERE subject = :s", s=str(learner))
@@ -376,5 +393,5 @@ def _parse(value: Any) -> float:
 
 def test_fixtures_exist_for_circolos_unit_tests() -> None:
     names = {p.stem for p in Path(FIXTURES).glob("*.json")}
-    assert {"local_circolo_get_course_changes.first_page",
+    assert {"local_circolo_get_course_changes.first_read.page0",
             "local_circolo_deliver_prompts.first"} <= names

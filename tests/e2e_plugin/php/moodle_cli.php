@@ -157,6 +157,34 @@ switch ($action) {
     case 'tombstones':
         done(['tombstones' => array_values($DB->get_records('local_circolo_tombstones', null, 'id'))]);
 
+    case 'privacy':
+        // The plugin's privacy provider through Moodle's own privacy manager: metadata, the
+        // export zip of one person, then the deletion of their data.
+        $manager = new \core_privacy\manager();
+        $collection = \local_circolo\privacy\provider::get_metadata(new \core_privacy\local\metadata\collection('local_circolo'));
+        $items = array_map(function($item) {
+            return (new \ReflectionClass($item))->getShortName() . ':' . $item->get_name();
+        }, $collection->get_collection());
+        $user = core_user::get_user($args['userid'], '*', MUST_EXIST);
+        $contexts = \local_circolo\privacy\provider::get_contexts_for_userid($user->id)->get_contextids();
+        $approved = new \core_privacy\local\request\contextlist_collection($user->id);
+        $approved->add_contextlist(new \core_privacy\local\request\approved_contextlist($user, 'local_circolo', $contexts));
+        $zip = $manager->export_user_data($approved);
+        $exported = [];
+        $archive = new ZipArchive();
+        $archive->open($zip);
+        for ($i = 0; $i < $archive->numFiles; $i++) {
+            $name = $archive->getNameIndex($i);
+            if (substr($name, -strlen('/Circolo/data.json')) === '/Circolo/data.json') {
+                $exported[$name] = json_decode($archive->getFromIndex($i), true);
+            }
+        }
+        $archive->close();
+        $manager->delete_data_for_user($approved);
+        done(['compliant' => $manager->component_is_compliant('local_circolo'), 'metadata' => $items,
+            'contexts' => array_values($contexts), 'exported' => $exported,
+            'left' => $DB->count_records('local_circolo_deliveries', ['userid' => $user->id])]);
+
     case 'config':
         $config = (array) get_config('local_circolo');
         unset($config['secret']);

@@ -56,7 +56,8 @@ class deliver_prompts extends external_api {
                     VALUE_DEFAULT, ''),
                 'text' => new external_value(PARAM_RAW, 'The text, in the recipient\'s language'),
                 'textformat' => new external_value(PARAM_INT, 'Its format (1: HTML, 2: plain text)', VALUE_DEFAULT, FORMAT_HTML),
-                'contexturl' => new external_value(PARAM_URL, 'A link the notification opens (e.g. the discussion)', VALUE_DEFAULT, ''),
+                'contexturl' => new external_value(PARAM_URL, 'A link the notification opens (e.g. the discussion)',
+                    VALUE_DEFAULT, ''),
                 'contexturlname' => new external_value(PARAM_TEXT, 'The link\'s name', VALUE_DEFAULT, ''),
             ]), 'Prompts to deliver (at most ' . self::MAX_PROMPTS . ')'),
         ]);

@@ -187,7 +187,12 @@ class setup {
             set_config('enablewebservices', 1);
         }
         if (!webservice_protocol_is_enabled('rest')) {
-            \core\plugininfo\webservice::enable_plugin('rest', 1);
+            if (method_exists(\core\plugininfo\webservice::class, 'enable_plugin')) {
+                \core\plugininfo\webservice::enable_plugin('rest', 1);
+            } else {
+                $protocols = array_filter(explode(',', (string) get_config('core', 'webserviceprotocols')));
+                set_config('webserviceprotocols', implode(',', array_unique(array_merge($protocols, ['rest']))));
+            }
         }
     }
 
