@@ -210,7 +210,12 @@ build_image() {
     --tag "$IMAGE" --file Dockerfile . >"$WORK/build.log" 2>&1 \
     || { tail -n 40 "$WORK/build.log" >&2; die "podman build failed"; }
   current="$(podman image inspect --format '{{.Id}}' "$IMAGE")"
-  say "image $IMAGE built in $((SECONDS - started)) s ($(grep -c -- '--> Using cache' "$WORK/build.log" || true) steps from the cache)"
+  say "image $IMAGE built in $((SECONDS - started)) s; steps run (the others came from the cache):"
+  # A code change should only re-run the steps from the source's COPY on, never pip's.
+  awk '/STEP [0-9]+\/[0-9]+: / { if (step != "" && !cached) print step; step = $0; cached = 0; next }
+       /^--> Using cache/ { cached = 1 }
+       END { if (step != "" && !cached) print step }' "$WORK/build.log" \
+    | grep -v ': FROM ' | cut -c1-100 | sed 's/^/     /' >&2 || true
   if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
     podman rmi "$previous" >/dev/null 2>&1 || true  # the previous build, now untagged
   fi
@@ -253,7 +258,16 @@ wait_for() {
   say "$what (after $((SECONDS - started)) s)"
 }
 
-logs_say() { podman logs "$1" 2>&1 | grep -q -- "$2"; }
+# quietly COMMAND...: run COMMAND; show what it said only if it fails.
+quietly() {
+  "$@" >"$WORK/said" 2>&1 || { cat "$WORK/said" >&2; return 1; }
+}
+
+logs_say() {  # logs_say CONTAINER TEXT: the container's log holds TEXT
+  local logs
+  logs="$(podman logs "$1" 2>&1)"
+  [[ "$logs" == *"$2"* ]]
+}
 
 answers() {  # answers URL STATUS: the URL answers STATUS; its body is kept in $WORK/body
   [ "$(curl -s -o "$WORK/body" -w '%{http_code}' --max-time 5 "$1")" = "$2" ]
@@ -286,23 +300,24 @@ run_roles() {
 
   # The worker first, on a database nobody has migrated yet: it has to wait for the schema.
   STARTED+=("$WORKER")
-  podman run "${common[@]}" --name "$WORKER" --no-healthcheck "$IMAGE" worker >/dev/null
+  quietly podman run "${common[@]}" --name "$WORKER" --no-healthcheck "$IMAGE" worker
   wait_for "the worker waits for the schema" 60 logs_say "$WORKER" "worker waiting for the database"
   STARTED+=("$WEB")
-  # podman runs HEALTHCHECKs on a timer through systemd; without systemd only by hand (below).
-  local timer=()
-  [ -d /run/systemd/system ] || timer=(--health-interval disable)
-  podman run "${common[@]}" "${timer[@]}" --name "$WEB" "$IMAGE" web >/dev/null
+  # podman runs HEALTHCHECKs on a systemd timer; without systemd it says it cannot make one
+  # (an error it then ignores), and the check below runs the HEALTHCHECK by hand.
+  quietly podman run "${common[@]}" --name "$WEB" "$IMAGE" web
   wait_for "web answers $base_url/healthz" 120 answers "$base_url/healthz" 200
   wait_for "web migrated and /readyz sees the worker's heartbeat" 120 worker_ready "$base_url"
   logs_say "$WORKER" "worker starting" || die "the worker never said it started"
-  if podman logs "$WORKER" 2>&1 | grep -E '"level": ?"(ERROR|CRITICAL)"|Traceback' >&2; then
-    die "the worker logged errors"
-  fi
+  for container in "$WORKER" "$WEB"; do
+    if podman logs "$container" 2>&1 | grep -E '"level": ?"(ERROR|CRITICAL)"|Traceback' >&2; then
+      die "$container logged errors"
+    fi
+  done
   podman healthcheck run "$WEB" >/dev/null || die "the image's HEALTHCHECK did not report healthy"
   say "HEALTHCHECK: healthy on port $port"
 
-  podman stop --time 30 "$WEB" "$WORKER" >/dev/null
+  quietly podman stop --time 30 "$WEB" "$WORKER"
   for container in "$WEB" "$WORKER"; do
     code="$(podman inspect --format '{{.State.ExitCode}}' "$container")"
     [ "$code" = 0 ] || die "$container exited with $code when stopped"
@@ -346,6 +361,7 @@ clean_up() {
 
 main() {
   trap clean_up EXIT
+  trap 'exit 130' INT TERM  # interrupted (a CI timeout): clean up all the same
   need podman:podman runc:runc curl:curl psql:postgresql-client redis-cli:redis-tools python3:python3
   write_podman_config
   prepare_base
