@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: install run test lint translations demo clean
+.PHONY: install run test test-fast lint translations demo clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: install
 test: install
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The fast tier while developing: no browser, no live HTTP servers, nothing slow (under a minute).
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not live_http and not slow" -n 2 -q $(PYTEST_ARGS)
 
 ## See Circolo without a Moodle: the Moodle doubles serve a generated Italian course; two links.
 demo: install

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,15 +32,30 @@ from middleware.config import PROJECT_ROOT, Settings
 from middleware.db import database
 from middleware.models import Base
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "moodle-4.4"
-if not FIXTURES.exists():  # CI clones main with shared/ beside it; so does a developer.
-    FIXTURES = Path(os.environ.get("CIRCOLO_FIXTURES", FIXTURES))
+#: Responses recorded from a running Moodle 4.4 (see the README in that folder).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "moodle-4.4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _move_clock_ahead()
     # Translations are compiled from the .po files so the tests always read the current ones.
     subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "i18n.py"), "compile"],
                    check=True, capture_output=True)
+
+
+# --- test tiers (`make test-fast` leaves out browser, live_http and slow) ------------------------
+
+#: A test that asks for one of these drives Chromium.
+BROWSER_FIXTURES = frozenset({"playwright_instance", "chromium_executable"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Marked from what a test uses, so a new browser test cannot slip into the fast tier; a test
+    # that reaches a server on 127.0.0.1 without `live_http` is refused by `http_mock` below.
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.live_http)
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -116,12 +133,25 @@ def settings(tmp_path: Path, postgres_url: str | None, _postgres_schema: None) -
     )
 
 
+@pytest.fixture(scope="session")
+def _sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with every table, made once: each test starts from a copy of it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.db"
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
+def app(settings: Settings, _sqlite_schema: Path) -> Iterator[Flask]:
+    if settings.database_url.startswith("sqlite:///"):
+        # A file copy instead of CREATE TABLE for every table: a tenth of the time per test.
+        target = Path(settings.database_url.removeprefix("sqlite:///"))
+        if not target.exists():
+            shutil.copyfile(_sqlite_schema, target)
     app = create_app(settings)
     db = database(app)
-    if db.engine.dialect.name == "sqlite":
-        Base.metadata.create_all(db.engine)
     yield app
     if db.engine.dialect.name == "postgresql":
         # One database per session: empty it after each test instead of recreating it.
@@ -147,6 +177,36 @@ def db_session(app: Flask) -> Iterator[Session]:
     """A session on the test database, inside an app context."""
     with app.app_context(), database(app).session() as session:
         yield session
+
+
+# --- the clock ------------------------------------------------------------------------------------
+
+#: CI runs the suite once with the clock this many days ahead, to prove that no test mixes a fixed
+#: date with the real clock. The travel starts before collection (module-level dates move too);
+#: a test that travels to its own time keeps doing so, because travels nest.
+CLOCK_AHEAD_DAYS = os.environ.get("CIRCOLO_TEST_CLOCK_AHEAD_DAYS", "")
+_clock_travel = None
+
+
+def _move_clock_ahead() -> None:
+    global _clock_travel
+    if CLOCK_AHEAD_DAYS and _clock_travel is None:
+        import time_machine
+
+        ahead = datetime.now(UTC) + timedelta(days=int(CLOCK_AHEAD_DAYS))
+        _clock_travel = time_machine.travel(ahead, tick=True)
+        _clock_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _clock_travel is not None:
+        _clock_travel.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if CLOCK_AHEAD_DAYS:
+        return f"clock moved {CLOCK_AHEAD_DAYS} days ahead (CIRCOLO_TEST_CLOCK_AHEAD_DAYS)"
+    return None
 
 
 # --- queue --------------------------------------------------------------------------------------
@@ -205,6 +265,5 @@ def playwright_instance(chromium_executable: str) -> Iterator[object]:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """The recorded Moodle 4.4 responses (shared/fixtures/moodle-4.4)."""
-    assert FIXTURES.exists(), f"recorded Moodle fixtures not found at {FIXTURES}"
+    """The recorded Moodle 4.4 responses (tests/fixtures/moodle-4.4)."""
     return FIXTURES

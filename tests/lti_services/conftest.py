@@ -42,7 +42,7 @@ def services(endpoints, tool_key, token_cache) -> Iterator[PlatformServices]:
 
 @pytest.fixture
 def lti_fixture(fixtures_dir: Path):
-    """Load one recorded file of shared/fixtures/moodle-4.4/lti/."""
+    """Load one recorded file of tests/fixtures/moodle-4.4/lti/."""
     def load(name: str) -> dict[str, Any]:
         return json.loads((fixtures_dir / "lti" / name).read_text())
     return load
