@@ -55,7 +55,9 @@ def test_wait_for_head_returns_once_someone_else_migrates(fresh_database_url):
         migrate.wait_for_head(fresh_database_url, timeout=120, poll=0.1, report=said.append)
     finally:
         migrating.join()
-    assert said == ["not migrated"]
+    # It may also have looked mid-way (SQLite commits each migration on its own).
+    assert said[0] == "not migrated"
+    assert all(state.startswith("at revision ") for state in said[1:])
     assert migrate.current_revision(fresh_database_url) == migrate.head_revision()
 
 
