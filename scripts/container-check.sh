@@ -215,7 +215,7 @@ build_image() {
   awk '/STEP [0-9]+\/[0-9]+: / { if (step != "" && !cached) print step; step = $0; cached = 0; next }
        /^--> Using cache/ { cached = 1 }
        END { if (step != "" && !cached) print step }' "$WORK/build.log" \
-    | grep -v ': FROM ' | cut -c1-100 | sed 's/^/     /' >&2 || true
+    | grep -v ': FROM ' | cut -c1-100 | sed 's/^/     /' | grep . >&2 || echo '     (none)' >&2
   if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
     podman rmi "$previous" >/dev/null 2>&1 || true  # the previous build, now untagged
   fi
