@@ -17,7 +17,8 @@ Parameters of ``generate_community`` (all keyword-only): ``seed``, ``learners``,
 ``posts`` (every post, first posts included; at least ``discussions``), ``groups`` (default about
 one per 10 learners, at most 500), ``weeks`` (the span of activity), ``now`` (epoch seconds of
 the newest possible post; by default the time of the call, so that activity is always recent
-relative to the clock the code under test reads), ``course_id`` (2), ``qanda_forum`` (add a Q&A forum), and the shares
+relative to the clock the code under test reads), ``course_id`` (2), ``qanda_forum`` (add a
+Q&A forum), and the shares
 ``expert_share``, ``isolated_share``, ``lurker_share``, ``unanswered_share``,
 ``teacher_thread_share``, ``private_reply_share``, ``deleted_post_share``, ``edited_share``,
 ``deleted_users`` (authors whose Moodle account was deleted; they are no longer enrolled).
