@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ..db import database
 from .operations import INVITE_VALIDITY, create_invite
 
 
 @click.command("invite")
+@with_appcontext
 @click.option("--valid-for", "minutes", type=click.IntRange(1, 7 * 24 * 60),
               default=int(INVITE_VALIDITY.total_seconds() // 60), show_default=True,
               help="Minutes the code works for.")

@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from middleware.companion.operations import create_invite, hash_code, usable_invite
+from middleware.db import database
 from middleware.models import (
     CompanionConnection,
     CompanionInvite,
@@ -164,16 +165,17 @@ def test_connecting_again_keeps_the_platform_and_renews_the_secret(
     assert len(db_session.scalars(select(CompanionConnection)).all()) == 1
 
 
-def test_invite_prints_a_code_that_is_stored_only_hashed(runner, db_session, settings):
+def test_invite_prints_a_code_that_is_stored_only_hashed(app, runner, settings):
+    # No application context is pushed here: the command must push its own.
     result = runner.invoke(args=["circolo", "moodle", "invite", "--valid-for", "15"])
     assert result.exit_code == 0, result.output
     code = next(line.split(":", 1)[1].strip() for line in result.output.splitlines()
                 if "One-time code" in line)
     assert len(code) == 23 and code.count("-") == 3
     assert settings.public_base_url in result.output
-    invite = db_session.scalar(select(CompanionInvite))
+    with app.app_context(), database(app).session() as session:
+        invite = session.scalar(select(CompanionInvite))
     assert invite.code_hash == hash_code(code) and code not in invite.code_hash
     assert timedelta(minutes=14) < invite.expires_at - invite.created_at <= timedelta(minutes=15)
     # Case, spaces and dashes as IT may have pasted them do not matter.
     assert hash_code(" " + code.lower().replace("-", " ") + " ") == invite.code_hash
-

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from middleware.config import PROJECT_ROOT
-from tests.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import browser  # noqa: F401 - the same headless Chromium
 
 from .circolo import CircoloProcess
 from .site import MoodleSite
@@ -63,17 +63,9 @@ def circolo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CircoloProcess
     process.stop()
 
 
-@pytest.fixture(scope="session")
-def browser(playwright_instance: Any, chromium_executable: str) -> Iterator[Any]:
-    browser = playwright_instance.chromium.launch(executable_path=chromium_executable,
-                                                  args=CHROMIUM_ARGS, headless=True)
-    yield browser
-    browser.close()
-
-
-def logged_in_page(browser: Any, site: MoodleSite, username: str, password: str) -> Any:
+def logged_in_page(chromium: Any, site: MoodleSite, username: str, password: str) -> Any:
     """A new browser context logged into Moodle as `username`."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{site.wwwroot}/login/index.php", wait_until="networkidle")
