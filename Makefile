@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: install run test test-fast lint translations demo clean
+.PHONY: install run test test-fast lint translations demo clean moodle-plugin check-moodle-plugin e2e-plugin
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,19 @@ lint: install
 translations: install
 	$(BIN)/python scripts/i18n.py update
 	$(BIN)/python scripts/i18n.py check
+
+## The Moodle plugin IT installs: dist/local_circolo-<release>.zip (top folder circolo/).
+moodle-plugin: check-moodle-plugin
+	$(PYTHON) scripts/build-moodle-plugin.py dist
+
+## The plugin path on a real Moodle: MOODLE_SRC=<Moodle tarball or folder> make e2e-plugin
+e2e-plugin: install
+	scripts/test-deps.sh
+	$(BIN)/python -m pytest tests/e2e_plugin -s $(PYTEST_ARGS)
+
+## Every PHP file of the plugin passes php -l; its English and Italian strings match.
+check-moodle-plugin:
+	scripts/check-moodle-plugin.sh
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-output
