@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: install run test e2e lint translations demo clean
+.PHONY: install run test test-fast e2e lint translations demo clean moodle-plugin check-moodle-plugin \
+	e2e-plugin
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,10 @@ run: install
 test: install
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The fast tier while developing: no browser, no live HTTP servers, nothing slow (under a minute).
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not live_http and not slow" -n 2 -q $(PYTEST_ARGS)
 
 ## The real-Moodle tier (tests/e2e): MOODLE_SRC=<a Moodle source tarball or folder> make e2e
 e2e:
@@ -46,6 +51,19 @@ lint: install
 translations: install
 	$(BIN)/python scripts/i18n.py update
 	$(BIN)/python scripts/i18n.py check
+
+## The Moodle plugin IT installs: dist/local_circolo-<release>.zip (top folder circolo/).
+moodle-plugin: check-moodle-plugin
+	$(PYTHON) scripts/build-moodle-plugin.py dist
+
+## The plugin path on a real Moodle: MOODLE_SRC=<Moodle tarball or folder> make e2e-plugin
+e2e-plugin: install
+	scripts/test-deps.sh
+	$(BIN)/python -m pytest tests/e2e_plugin -s $(PYTEST_ARGS)
+
+## Every PHP file of the plugin passes php -l; its English and Italian strings match.
+check-moodle-plugin:
+	scripts/check-moodle-plugin.sh
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-output

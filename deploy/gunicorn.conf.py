@@ -14,6 +14,15 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("CIRCOLO_FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips
 
+# gunicorn (25.1 on) opens a control socket for `gunicornc` at one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): every gunicorn that user runs on
+# the machine takes it over, and the first to stop deletes it from under the others. Off, unless
+# CIRCOLO_CONTROL_SOCKET gives this instance a path of its own.
+_own_control_socket = os.environ.get("CIRCOLO_CONTROL_SOCKET")
+if _own_control_socket:
+    control_socket = _own_control_socket
+control_socket_disable = not _own_control_socket
+
 
 def post_worker_init(worker):
     """Keep what the worker loaded at start-up out of the garbage collector's full passes."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -192,7 +192,16 @@ def fetch_configuration(url: str, *, http: requests.Session | None = None,
 def registration_request(tool: ToolDescription,
                          configuration: PlatformConfiguration) -> dict[str, Any]:
     """Build the registration JSON the tool POSTs (OpenID Connect client metadata + LTI)."""
-    placements = list(configuration.deep_linking_placements) or ["ContentArea"]
+    return client_metadata(tool, configuration.deep_linking_placements)
+
+
+def client_metadata(tool: ToolDescription,
+                    placements: Sequence[str] = ()) -> dict[str, Any]:
+    """Describe the tool as LTI dynamic registration does (OpenID Connect client metadata + LTI).
+
+    Moodle's companion plugin turns the same document into a tool configuration.
+    """
+    placements = list(placements) or ["ContentArea"]
     return {
         "application_type": "web",
         "response_types": ["id_token"],

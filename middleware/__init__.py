@@ -66,6 +66,9 @@ def register_blueprints(app: Flask) -> None:
     from . import privacy
 
     privacy.init_app(app)  # `flask circolo learner|privacy`, forget people Moodle dropped
+    from . import companion
+
+    companion.init_app(app)  # /api/companion: the Moodle plugin's connect and events; `invite`
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -64,11 +64,25 @@ def db_revision(message: str, autogenerate: bool, rev_id: str | None) -> None:
 @click.option("--workers", default=2, show_default=True, help="Consumer threads.")
 @click.option("--periodic/--no-periodic", default=True, show_default=True,
               help="Also run periodic tasks (sync schedule, heartbeat).")
-def worker(workers: int, periodic: bool) -> None:
-    """Run the task queue consumer."""
+@click.option("--schema-timeout", default=300.0, show_default=True,
+              help="Seconds to wait for the database to be reachable and migrated.")
+def worker(workers: int, periodic: bool, schema_timeout: float) -> None:
+    """Run the task queue consumer, once the database is migrated."""
     from .heartbeat import heartbeat_now
     from .queue import bind_app, huey, import_task_modules
 
+    head = migrate.head_revision()
+
+    def waiting(state: str) -> None:
+        log.info(f"worker waiting for the database: {state}, it needs revision {head} "
+                 "(the web role or `flask circolo db upgrade` migrates it)",
+                 extra={"database": state, "head": head})
+
+    try:
+        migrate.wait_for_head(current_app.config["CIRCOLO"].database_url,
+                              timeout=schema_timeout, report=waiting)
+    except migrate.SchemaNotReady as error:
+        raise click.ClickException(str(error)) from None
     bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
     import_task_modules()
     # Report ready at once instead of at the next minute boundary.

@@ -25,6 +25,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "pages": ("middleware/pane/**.py", "middleware/dashboard/**.py",
               "middleware/templates/pane/**.html", "middleware/templates/dashboard/**.html"),
     "privacy": ("middleware/privacy/**.py", "middleware/templates/privacy/**.html"),
+    "companion": ("middleware/companion/**.py",),
 }
 
 babel = Babel()

@@ -26,7 +26,7 @@ R = TypeVar("R")
 #: Modules whose tasks the consumer must know. A feature with tasks adds its module here.
 TASK_MODULES: tuple[str, ...] = ("middleware.heartbeat", "middleware.sync.tasks",
                                  "middleware.mentoring.tasks", "middleware.analytics.tasks",
-                                 "middleware.privacy.tasks")
+                                 "middleware.privacy.tasks", "middleware.companion.tasks")
 
 
 def create_huey(queue_url: str, *, name: str = "circolo") -> Huey:

@@ -18,6 +18,7 @@ from .community import (
     Platform,
     group_membership,
 )
+from .companion import CompanionConnection, CompanionEvent, CompanionInvite
 from .forum import Discussion, Forum, Post
 from .lti import LoginState, ToolKey
 from .mentoring import (
@@ -42,6 +43,7 @@ __all__ = [
     "Ambassador", "MentoringPreference", "MentoringPrompt", "MentoringSettings",
     "MessageTemplate", "OutboxMessage",
     "CourseSyncState", "MoodleConnection", "SyncRun",
+    "CompanionConnection", "CompanionEvent", "CompanionInvite",
     "WorkerHeartbeat",
     "PrivacyChoice",
 ]

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
 from ..errors import CircoloError
+from . import plugin_schemas as ps
 from . import schemas as s
 
 log = logging.getLogger(__name__)
@@ -348,3 +349,34 @@ class MoodleClient:
                          {"currentuserid": currentuserid, "convid": convid,
                           "limitfrom": limitfrom, "limitnum": limitnum, "newest": newest},
                          s.CONVERSATION)
+
+    # --- the companion plugin (local_circolo) ----------------------------------------------
+
+    def get_course_changes(self, courseid: int, *, since: int = 0, until: int = 0,
+                           cursor: str = "", limit: int | None = None) -> ps.CourseChanges:
+        """Return one page of what changed in a course after `since` (0: everything)."""
+        return self.call("local_circolo_get_course_changes",
+                         {"courseid": courseid, "since": since, "until": until,
+                          "cursor": cursor, "limit": limit},
+                         ps.COURSE_CHANGES)
+
+    def read_course_changes(self, courseid: int, *, since: int = 0,
+                            limit: int | None = None, max_pages: int = 1000) -> ps.CourseChanges:
+        """Return every page of what changed after `since`, merged (`until`: the next since)."""
+        pages = [self.get_course_changes(courseid, since=since, limit=limit)]
+        while pages[-1].nextcursor:
+            if len(pages) >= max_pages:
+                raise MoodleError(f"more than {max_pages} pages of changes",
+                                  errorcode="toomanypages",
+                                  wsfunction="local_circolo_get_course_changes")
+            pages.append(self.get_course_changes(courseid, since=since, until=pages[0].until,
+                                                 cursor=pages[-1].nextcursor, limit=limit))
+        return ps.merge_pages(pages)
+
+    def deliver_prompts(self, prompts: Sequence[ps.OutgoingPrompt]) -> list[ps.PromptResult]:
+        """Deliver prompts as notifications; a repeated reference returns the first delivery."""
+        payload = [{"reference": p.reference, "userid": p.userid, "courseid": p.courseid,
+                    "subject": p.subject, "text": p.text, "textformat": p.textformat,
+                    "contexturl": p.contexturl, "contexturlname": p.contexturlname}
+                   for p in prompts]
+        return self.call("local_circolo_deliver_prompts", {"prompts": payload}, ps.PROMPT_RESULTS)

@@ -66,7 +66,7 @@ import pytest
 import requests
 
 from middleware.config import PROJECT_ROOT
-from tests.conftest import CHROMIUM_ARGS, scratch_database  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, served_database  # noqa: E402
 from tests.doubles.lti_platform import RESOURCE_LINK, PlatformServer, Tool, start_platform
 
 ENTRYPOINT = PROJECT_ROOT / "scripts" / "entrypoint.sh"
@@ -172,12 +172,9 @@ def moodle() -> Iterator[PlatformServer]:
 def browser_database_url(postgres_url: str | None,
                          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database for the served Circolo, of the kind this run uses."""
-    if postgres_url is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('circolo-browser')}/circolo.db"
-        return
-    session_name = postgres_url.rpartition("/")[2]
-    with scratch_database(postgres_url, f"{session_name}_browser_{secrets.token_hex(2)}") as url:
-        yield url.replace("postgresql+psycopg://", "postgresql://")
+    with served_database(postgres_url, tmp_path_factory.mktemp("circolo-browser"),
+                         "browser") as url:
+        yield url
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Generate a deterministic Moodle course community, as dataclasses and as web-service JSON.
 
-The same seed and sizes always give the same community, byte for byte. It is shaped like the
-recorded Moodle 4.4 course (``shared/fixtures/moodle-4.4``): Italian learners, an editing teacher
+The same seed, sizes and ``now`` always give the same community, byte for byte. It is shaped like
+the recorded Moodle 4.4 course (``tests/fixtures/moodle-4.4``): Italian learners, an editing teacher
 (Carla Verdi, user 3), a non-editing tutor (Bruno Neri, user 4), the web-service user
 ("communitybot", the last enrolled id) and forums "Annunci" (news), "Presentiamoci",
 "Domande e risposte" and "Progetti di gruppo" (group discussions), optionally a Q&A forum.
@@ -16,7 +16,9 @@ Usage::
 Parameters of ``generate_community`` (all keyword-only): ``seed``, ``learners``, ``discussions``,
 ``posts`` (every post, first posts included; at least ``discussions``), ``groups`` (default about
 one per 10 learners, at most 500), ``weeks`` (the span of activity), ``now`` (epoch seconds of
-the newest possible post), ``course_id`` (2), ``qanda_forum`` (add a Q&A forum), and the shares
+the newest possible post; by default the time of the call, so that activity is always recent
+relative to the clock the code under test reads), ``course_id`` (2), ``qanda_forum`` (add a
+Q&A forum), and the shares
 ``expert_share``, ``isolated_share``, ``lurker_share``, ``unanswered_share``,
 ``teacher_thread_share``, ``private_reply_share``, ``deleted_post_share``, ``edited_share``,
 ``deleted_users`` (authors whose Moodle account was deleted; they are no longer enrolled).
@@ -65,13 +67,12 @@ from __future__ import annotations
 import html
 import itertools
 import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 SITEURL = "http://127.0.0.1:8081"
-#: The newest time in the recorded fixtures (epoch seconds): generated activity ends here.
-DEFAULT_NOW = 1795459747
 PICTURE = "/theme/image.php/boost/core/1795459747/u/f2"
 
 FIRST_NAMES = (
@@ -594,7 +595,7 @@ def _paragraph(text: str) -> str:
 
 def generate_community(
     *, seed: int = 7, learners: int = 40, discussions: int = 60, posts: int = 300,
-    groups: int | None = None, weeks: int = 10, now: int = DEFAULT_NOW, course_id: int = 2,
+    groups: int | None = None, weeks: int = 10, now: int | None = None, course_id: int = 2,
     qanda_forum: bool = False, expert_share: float = 0.05, isolated_share: float = 0.1,
     lurker_share: float = 0.2, unanswered_share: float = 0.12, teacher_thread_share: float = 0.1,
     private_reply_share: float = 0.03, deleted_post_share: float = 0.005,
@@ -606,6 +607,8 @@ def generate_community(
     if discussions < 1 or posts < discussions:
         raise ValueError("need at least one discussion and at least one post per discussion")
     rng = random.Random(seed)
+    if now is None:
+        now = int(time.time())
     start = now - weeks * 7 * 86400
 
     # --- people --------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -43,11 +42,10 @@ from tests.browser.conftest import (  # noqa: F401 - `browser` is a fixture used
     CircoloServer,
     browser,
     circolo_environment,
-    free_port,
 )
-from tests.conftest import scratch_database
+from tests.conftest import served_database
 from tests.e2e.deployment import webservice_setup
-from tests.e2e.moodle_site import PHP, MoodleSite
+from tests.e2e.moodle_site import PHP, MoodleSite, free_port
 from tests.e2e.moodle_ui import TIMEOUT_MS, LaunchRecorder, log_in
 from tests.e2e.seeding import SeededCourse, course_spec
 
@@ -204,12 +202,8 @@ def webservices(moodle_site: MoodleSite, seeded: SeededCourse) -> WebServices:
 def circolo_database_url(postgres_url: str | None,
                          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of this run's kind for the served Circolo."""
-    if postgres_url is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('circolo-e2e-db')}/circolo.db"
-        return
-    session_name = postgres_url.rpartition("/")[2]
-    with scratch_database(postgres_url, f"{session_name}_e2e_{secrets.token_hex(2)}") as url:
-        yield url.replace("postgresql+psycopg://", "postgresql://")
+    with served_database(postgres_url, tmp_path_factory.mktemp("circolo-e2e-db"), "e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

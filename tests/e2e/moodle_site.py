@@ -10,7 +10,8 @@ Reusable outside the e2e tests (the recorder uses it, later tiers add steps to i
     site.serve()                       # PHP's built-in server; site.wwwroot is the address
     ids = site.run_json(PHP / "seed_course.php", spec)    # any project CLI script, JSON in/out
     site.query("select count(*) as n from mdl_forum_posts")  # Moodle's own tables
-    site.upgrade()                     # after adding a plugin to an installed site
+    site.upgrade()                     # after adding a plugin to an installed site (its output)
+    site.cron(), site.adhoc_tasks()    # Moodle's cron, or only its queued ad-hoc tasks
     site.destroy()                     # stop the server, drop the database, remove the folder
 
 Nothing is written outside the scratch folder (under the system's temporary directory) and the
@@ -224,11 +225,15 @@ class MoodleSite:
         config.write_text(config.read_text().replace(self.wwwroot, f"http://127.0.0.1:{port}"))
         self.port = port
 
-    def upgrade(self) -> None:
-        """Install or upgrade the plugins copied in since the install."""
-        self.run_php("admin/cli/upgrade.php", "--non-interactive", "--allow-unstable")
+    def upgrade(self) -> str:
+        """Install or upgrade the plugins copied in since the install; return what it said."""
+        started = time.monotonic()
+        output = self.run_php("admin/cli/upgrade.php", "--non-interactive",
+                              "--allow-unstable").stdout
+        self.timings["upgrade"] = time.monotonic() - started
+        return output
 
-    def add_language(self, lang: str, strings: dict[str, str] | None = None) -> None:
+    def add_language(self, lang: str = "it", strings: dict[str, str] | None = None) -> None:
         """Write a minimal language pack: without one Moodle turns a user's `lang` into "en"."""
         strings = strings or LANGUAGES[lang]
         folder = self.dataroot / "lang" / lang
@@ -247,6 +252,10 @@ class MoodleSite:
 
     def cron(self) -> str:
         return self.run_php("admin/cli/cron.php").stdout
+
+    def adhoc_tasks(self) -> str:
+        """Run the queued ad-hoc tasks once (what cron does with them)."""
+        return self.run_php("admin/cli/adhoc_task.php", "--execute").stdout
 
     def set_config(self, name: str, value: str, component: str | None = None) -> None:
         args = ["admin/cli/cfg.php", f"--name={name}", f"--set={value}"]

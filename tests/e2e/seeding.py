@@ -68,10 +68,6 @@ class SeededCourse:
                 and u.get("enrol", True) and (role is None or u["role"] == role)
                 and (lang is None or (u["lang"] or "en") == lang)]
 
-    def username_of(self, fullname: str) -> str:
-        return next(u["username"] for u in self.spec["users"]
-                    if f"{u['firstname']} {u['lastname']}" == fullname)
-
 
 def course_spec(*, learners: int = 30, discussions: int = 24, posts: int = 120, seed: int = 13,
                 now: int | None = None) -> SeededCourse:

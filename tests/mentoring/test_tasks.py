@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+import time_machine
 from sqlalchemy import select
 
 from middleware.mentoring import tasks
@@ -12,7 +16,16 @@ from middleware.signals import course_analysed
 from tests.doubles.community import generate_community
 from tests.doubles.moodle_ws import DEFAULT_TOKEN, MoodleDouble, mock_double
 
+from .builders import NOW
+
 URL = "http://moodle.test"
+
+
+@pytest.fixture(autouse=True)
+def three_days_after_the_script():
+    """The world is scripted at builders.NOW and the tasks read the clock: run them 3 days on."""
+    with time_machine.travel(NOW + timedelta(days=3), tick=True):
+        yield
 
 
 def test_the_worker_knows_the_mentoring_tasks():
@@ -49,8 +62,8 @@ def test_course_analysed_evaluates_rules_and_delivers_through_moodle(world, sett
     course_analysed.send(None, course_id=world.course.id)
     world.session.expire_all()
     prompts = world.session.scalars(select(MentoringPrompt)).all()
-    # The task runs at the real time, days after the scripted question: two peers were asked,
-    # and the teacher told (the question is past the 72-hour mark).
+    # The task runs three days after the scripted question: two peers were asked, and the
+    # teacher told (the question is past the 72-hour mark).
     assert sorted(p.kind for p in prompts) == ["route_peer", "route_peer", "route_teacher"]
     assert {p.status for p in prompts} == {"sent"}
     delivered = [m for c in double.conversations.values() for m in c.messages]

@@ -135,6 +135,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a worker process per case
 @pytest.mark.parametrize("prelude, step", [("fresh", "claimed"), ("fresh", "sent"),
                                            ("fresh", "recorded"),
                                            ("stored_then_timed_out", "verified"),

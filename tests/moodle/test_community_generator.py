@@ -1,15 +1,19 @@
 """The generated community is deterministic, shaped like the recordings, and structured."""
 
 import json
+import time
 from collections import Counter
+
+import pytest
 
 from tests.doubles.community import TOPICS, generate_community
 
 
 def test_same_seed_same_community_and_different_seed_differs():
-    first = generate_community(seed=3, learners=30, discussions=40, posts=200)
-    again = generate_community(seed=3, learners=30, discussions=40, posts=200)
-    other = generate_community(seed=4, learners=30, discussions=40, posts=200)
+    now = int(time.time())
+    first = generate_community(seed=3, learners=30, discussions=40, posts=200, now=now)
+    again = generate_community(seed=3, learners=30, discussions=40, posts=200, now=now)
+    other = generate_community(seed=4, learners=30, discussions=40, posts=200, now=now)
     assert json.dumps(first.discussions_json(3)) == json.dumps(again.discussions_json(3))
     assert [p.message for p in first.posts] == [p.message for p in again.posts]
     assert [p.message for p in first.posts] != [p.message for p in other.posts]
@@ -95,6 +99,7 @@ def test_runtime_changes_move_timemodified_like_moodle():
     assert all(pid not in {p.id for p in community.posts} for pid in removed)
 
 
+@pytest.mark.slow
 def test_large_community_is_quick():
     community = generate_community(seed=9, learners=20_000, discussions=5_000, posts=100_000)
     assert len(community.posts) == 100_000

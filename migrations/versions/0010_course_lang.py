@@ -1,15 +1,15 @@
 """course_lang: the course's forced language in Moodle, read with its dates
 
-Revision ID: 0009_course_lang
-Revises: 0008_post_parent_index
+Revision ID: 0010_course_lang
+Revises: 0009_companion
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_course_lang"
-down_revision: str | None = "0008_post_parent_index"
+revision: str = "0010_course_lang"
+down_revision: str | None = "0009_companion"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
