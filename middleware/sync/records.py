@@ -153,7 +153,7 @@ class CourseRecords:
         """Make enrolments, roles and groups match a complete roster of active participants.
 
         `profiles` (core_user_get_users_by_field, by Moodle id) give each person's language and
-        time zone; someone whose profile Moodle did not show keeps the ones Circolo had.
+        time zone; someone whose profile Moodle did not show (whole) keeps the ones Circolo had.
         """
         profiles = profiles or {}
         self.ensure_people((u.id, u.fullname, False) for u in users)
@@ -165,8 +165,10 @@ class CourseRecords:
             person = self._people[str(user.id)]
             person_values: dict[str, Any] = {"email": user.email or person.email, "deleted": False}
             profile = profiles.get(user.id)
-            if profile is not None:
-                person_values["lang"] = (profile.lang or person.lang)[:16]
+            # A profile without a language is one Moodle showed only in part (the role lacks
+            # moodle/user:viewalldetails): nothing in it is taken for the person's settings.
+            if profile is not None and profile.lang:
+                person_values["lang"] = profile.lang[:16]
                 person_values["timezone"] = person_timezone(profile.timezone)
             if _assign(person, person_values):
                 self.changed += 1

@@ -69,11 +69,12 @@ def test_changes_in_moodle_profiles_reach_circolo(db_session, course, moodle, co
 def test_profiles_moodle_does_not_show_keep_what_circolo_knew(db_session, course, moodle,
                                                               community, sync):
     sync(course)
-    learner = next(u for u in community.learners if u.lang == "it")
-    learner.lang = "en"
+    learner = next(u for u in community.learners if u.lang == "it" and u.timezone != "99")
+    learner.lang, learner.timezone = "en", "99"
     community.profiles_hidden = True  # the role lost moodle/user:viewalldetails
     assert sync(course, full=True).status == "succeeded"
-    assert stored_people(db_session, course)[str(learner.id)].lang == "it"
+    person = stored_people(db_session, course)[str(learner.id)]
+    assert (person.lang, person.timezone) == ("it", "Europe/Rome")
 
 
 def test_the_course_forced_language_is_kept_with_its_dates(db_session, course, moodle,
