@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CIRCOLO_PUBLIC_BASE_URL ?= http://127.0.0.1:8000
 
-.PHONY: install run test test-fast lint translations demo clean moodle-plugin check-moodle-plugin e2e-plugin
+.PHONY: install run test test-fast e2e lint translations demo clean moodle-plugin check-moodle-plugin \
+	e2e-plugin
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,17 @@ test: install
 ## The fast tier while developing: no browser, no live HTTP servers, nothing slow (under a minute).
 test-fast: install
 	$(BIN)/python -m pytest -m "not browser and not live_http and not slow" -n 2 -q $(PYTEST_ARGS)
+
+## The real-Moodle tier (tests/e2e): MOODLE_SRC=<a Moodle source tarball or folder> make e2e
+e2e:
+ifeq ($(strip $(MOODLE_SRC)),)
+	@echo "make e2e: skipped: MOODLE_SRC is not set (a Moodle source tarball or folder, see README)"
+else
+	@$(MAKE) --no-print-directory install
+	scripts/test-deps.sh
+	scripts/e2e-deps.sh
+	$(BIN)/python -m pytest tests/e2e -m moodle $(PYTEST_ARGS)
+endif
 
 ## See Circolo without a Moodle: the Moodle doubles serve a generated Italian course; two links.
 demo: install

@@ -32,8 +32,11 @@ from middleware.config import PROJECT_ROOT, Settings
 from middleware.db import database
 from middleware.models import Base
 
-#: Responses recorded from a running Moodle 4.4 (see the README in that folder).
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "moodle-4.4"
+#: Responses recorded from real Moodles, one folder per version (see each folder's README).
+FIXTURES_ROOT = PROJECT_ROOT / "tests" / "fixtures"
+#: The versions recorded (scripts/record_moodle.py adds one): tests of recordings parse each.
+MOODLE_VERSIONS = tuple(sorted(p.name.removeprefix("moodle-")
+                               for p in FIXTURES_ROOT.glob("moodle-*") if p.is_dir()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +99,17 @@ def scratch_database(server_url: str, name: str) -> Iterator[str]:
             ), {"name": name})
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         engine.dispose()
+
+
+@contextmanager
+def served_database(postgres_url: str | None, folder: Path, label: str) -> Iterator[str]:
+    """An empty database of this run's kind for a Circolo served in its own process."""
+    if postgres_url is None:
+        yield f"sqlite:///{folder}/circolo.db"
+        return
+    session_name = postgres_url.rpartition("/")[2]
+    with scratch_database(postgres_url, f"{session_name}_{label}_{secrets.token_hex(2)}") as url:
+        yield url.replace("postgresql+psycopg://", "postgresql://")
 
 
 @pytest.fixture
@@ -263,7 +277,18 @@ def playwright_instance(chromium_executable: str) -> Iterator[object]:
 
 # --- helpers ---------------------------------------------------------------------
 
-@pytest.fixture
-def fixtures_dir() -> Path:
-    """The recorded Moodle 4.4 responses (tests/fixtures/moodle-4.4)."""
-    return FIXTURES
+@pytest.fixture(params=MOODLE_VERSIONS, ids=lambda version: f"moodle-{version}")
+def fixtures_dir(request: pytest.FixtureRequest) -> Path:
+    """One Moodle version's recorded responses (tests/fixtures/moodle-<version>): a test that
+    reads recordings runs once per version."""
+    folder = FIXTURES_ROOT / f"moodle-{request.param}"
+    assert folder.is_dir(), f"recorded Moodle responses not found at {folder}"
+    return folder
+
+
+def recorded_file(folder: Path, relative: str) -> Path:
+    """A recording of `folder`; a test skips for a version that has no such recording."""
+    path = folder / relative
+    if not path.exists():
+        pytest.skip(f"{relative} is not recorded for {folder.name}")
+    return path

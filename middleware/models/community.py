@@ -73,6 +73,8 @@ class Course(Base):
     last_launch_at: Mapped[datetime | None]
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
+    # The language Moodle forces on the course ("" when each person reads their own).
+    lang: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     platform: Mapped[Platform] = relationship(back_populates="courses")

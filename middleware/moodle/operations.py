@@ -17,6 +17,8 @@ from .service import MoodleClient, MoodleError
 REQUIRED_FUNCTIONS: dict[str, str] = {
     "core_webservice_get_site_info": "check the connection",
     "core_enrol_get_enrolled_users": "read each course's participants (roster sync)",
+    "core_user_get_users_by_field":
+        "read participants' language and time zone (roster sync: the roster does not say them)",
     "core_course_get_courses_by_field":
         "read each course's start and end dates (post texts are kept from the end on)",
     "mod_forum_get_forums_by_courses": "find the course forums (forum sync)",
@@ -35,7 +37,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "every call": ("webservice/rest:use",),
     "roster sync": ("moodle/course:view", "moodle/course:viewparticipants",
                     "moodle/course:enrolreview", "moodle/user:viewdetails",
-                    "moodle/user:viewhiddendetails", "moodle/course:useremail",
+                    "moodle/user:viewhiddendetails", "moodle/user:viewalldetails",
+                    "moodle/course:useremail",
                     "moodle/site:viewfullnames", "moodle/site:accessallgroups",
                     "moodle/role:review"),
     "forum sync": ("mod/forum:viewdiscussion", "mod/forum:viewqandawithoutposting",
@@ -160,6 +163,14 @@ def _probe_capabilities(client: MoodleClient, check: ConnectionCheck, course_id:
                                "as non-editing teacher so that it can message every learner.")
         if roster and all(u.email is None for u in roster):
             _lacks(check, "moodle/course:useremail", "participants' e-mails are hidden")
+        if roster:
+            # Without the capability Moodle refuses nothing: it leaves people out, or their
+            # language (a Moodle user always has one).
+            profiles = probe("core_user_get_users_by_field",
+                             lambda: client.get_users_by_ids(u.id for u in roster[:5]))
+            if isinstance(profiles, list) and not any(p.lang for p in profiles):
+                _lacks(check, "moodle/user:viewalldetails",
+                       "participants' language and time zone cannot be read")
     forums = probe("mod_forum_get_forums_by_courses",
                    lambda: client.get_forums_by_courses([course_id]))
     if forums == []:

@@ -65,6 +65,10 @@ class ChangedUser:
     enrolled: bool  # an active enrolment in the course now
     suspended: bool
     deleted: bool
+    # Unlike core_enrol_get_enrolled_users, the plugin's users carry their profile's language
+    # and time zone ("99": the server's).
+    lang: str = ""
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,10 +186,13 @@ class ChangedUserSchema(s.EnrolledUserSchema):
     enrolled = fields.Boolean(load_default=False)
     suspended = fields.Boolean(load_default=False)
     deleted = fields.Boolean(load_default=False)
+    lang = fields.String(load_default="", allow_none=True)
+    timezone = fields.String(load_default="", allow_none=True)
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> ChangedUser:  # type: ignore[override]
         extra = {k: data.pop(k) for k in ("enrolled", "suspended", "deleted")}
+        extra.update({k: data.pop(k) or "" for k in ("lang", "timezone")})
         return ChangedUser(user=s.EnrolledUserSchema.make(self, data, **kwargs), **extra)
 
 

@@ -49,6 +49,7 @@ class MoodleCourse:
     visible: bool
     startdate: int
     enddate: int
+    lang: str = ""  # the course's forced language; "" when each person reads their own
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,15 @@ class MoodleGroup:
 
 @dataclass(frozen=True)
 class EnrolledUser:
+    """A participant as core_enrol_get_enrolled_users lists them.
+
+    Moodle never returns `lang` or `timezone` here, whatever `userfields` asks for (they are not
+    in the function's return description): they come from core_user_get_users_by_field.
+    """
+
     id: int
     fullname: str
     email: str | None
-    lang: str
-    timezone: str
     lastcourseaccess: int
     roles: tuple[str, ...]
     groups: tuple[MoodleGroup, ...]
@@ -71,6 +76,8 @@ class EnrolledUser:
 
 @dataclass(frozen=True)
 class MoodleUser:
+    """A user's profile (core_user_get_users_by_field): where language and time zone are."""
+
     id: int
     username: str
     fullname: str
@@ -230,10 +237,11 @@ class CourseSchema(MoodleSchema):
     visible = fields.Boolean(load_default=True)
     startdate = fields.Integer(load_default=0)
     enddate = fields.Integer(load_default=0)
+    lang = fields.String(load_default="", allow_none=True)
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> MoodleCourse:
-        return MoodleCourse(**data)
+        return MoodleCourse(**{**data, "lang": data["lang"] or ""})
 
 
 class CoursesSchema(MoodleSchema):
@@ -261,8 +269,6 @@ class EnrolledUserSchema(MoodleSchema):
     id = fields.Integer(required=True)
     fullname = fields.String(load_default="")
     email = fields.String(load_default=None, allow_none=True)
-    lang = fields.String(load_default="")
-    timezone = fields.String(load_default="")
     lastcourseaccess = fields.Integer(load_default=0, allow_none=True)
     roles = fields.List(fields.Nested(RoleSchema), load_default=list)
     groups = fields.List(fields.Nested(GroupSchema), load_default=list)
@@ -271,7 +277,6 @@ class EnrolledUserSchema(MoodleSchema):
     def make(self, data: dict[str, Any], **_: Any) -> EnrolledUser:
         return EnrolledUser(
             id=data["id"], fullname=data["fullname"], email=data["email"] or None,
-            lang=data["lang"], timezone=data["timezone"],
             lastcourseaccess=data["lastcourseaccess"] or 0,
             roles=tuple(r["shortname"] for r in data["roles"]), groups=tuple(data["groups"]),
         )

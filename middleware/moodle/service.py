@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 SERVER_PATH = "/webservice/rest/server.php"
 #: (connect, read) seconds. Moodle can take long on a big discussion; never forever.
 DEFAULT_TIMEOUT = (5.0, 30.0)
-ENROLLED_USER_FIELDS = ("id,fullname,firstname,lastname,email,lang,roles,groups,"
-                        "lastcourseaccess,timezone")
+#: What the roster asks for (never `lang` nor `timezone`: Moodle leaves them out, whatever asked).
+ENROLLED_USER_FIELDS = "id,fullname,firstname,lastname,email,roles,groups,lastcourseaccess"
+#: Users looked up per core_user_get_users_by_field call, far below PHP's max_input_vars.
+USERS_PER_CALL = 200
 #: Error codes meaning "these two users have no conversation yet" (Moodle throws a
 #: moodle_exception whose errorcode is the literal text; the others are defensive).
 NO_CONVERSATION_CODES = frozenset({"Conversation does not exist", "conversationdoesnotexist",
@@ -265,6 +267,17 @@ class MoodleClient:
     def get_users_by_field(self, field: str, values: Sequence[str | int]) -> list[s.MoodleUser]:
         return self.call("core_user_get_users_by_field",
                          {"field": field, "values": list(values)}, s.USERS)
+
+    def get_users_by_ids(self, ids: Iterable[int]) -> list[s.MoodleUser]:
+        """Profiles (language, time zone) of these users, USERS_PER_CALL per call.
+
+        Moodle leaves out, silently, users whose profile the token may not see.
+        """
+        wanted = sorted(set(ids))
+        found: list[s.MoodleUser] = []
+        for start in range(0, len(wanted), USERS_PER_CALL):
+            found.extend(self.get_users_by_field("id", wanted[start:start + USERS_PER_CALL]))
+        return found
 
     # --- forums --------------------------------------------------------------------------------
 

@@ -108,7 +108,9 @@ def sync_course(session: Session, course: Course, client: MoodleClient, *,
             users.extend(page)
             if len(page) < ROSTER_PAGE:
                 break
-        records.apply_roster(users)
+        # Languages and time zones are only in the users' profiles, not in the roster.
+        profiles = {p.id: p for p in client.get_users_by_ids(u.id for u in users)}
+        records.apply_roster(users, profiles)
         state = sync_state(session, course.id)
         state.roster_synced_at = now or utcnow()
         result.roster_read = True

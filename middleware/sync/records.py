@@ -6,7 +6,7 @@ Every method compares before it assigns, so syncing unchanged data issues no UPD
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..moodle.schemas import (
     MoodleDiscussion,
     MoodleForum,
     MoodlePost,
+    MoodleUser,
 )
 from .content import circolo_role, html_to_text, person_timezone, sanitise_html
 
@@ -136,18 +137,25 @@ class CourseRecords:
     # --- course and roster ---------------------------------------------------------------------
 
     def apply_course_dates(self, moodle_course_id: int, courses: Sequence[MoodleCourse]) -> None:
-        """Keep the course's start and end dates (post texts are retained from its end on).
+        """Keep the course's start and end dates (post texts are retained from its end on) and
+        the language Moodle forces on it.
 
-        Moodle leaves out a course the token cannot see: its dates then stay as they were.
+        Moodle leaves out a course the token cannot see: they then stay as they were.
         """
         for remote in courses:
             if remote.id == moodle_course_id and _assign(self.course, {
                     "starts_at": from_epoch(remote.startdate),
-                    "ends_at": from_epoch(remote.enddate)}):
+                    "ends_at": from_epoch(remote.enddate), "lang": remote.lang[:16]}):
                 self.changed += 1
 
-    def apply_roster(self, users: Sequence[EnrolledUser]) -> None:
-        """Make enrolments, roles and groups match a complete roster of active participants."""
+    def apply_roster(self, users: Sequence[EnrolledUser],
+                     profiles: Mapping[int, MoodleUser] | None = None) -> None:
+        """Make enrolments, roles and groups match a complete roster of active participants.
+
+        `profiles` (core_user_get_users_by_field, by Moodle id) give each person's language and
+        time zone; someone whose profile Moodle did not show (whole) keeps the ones Circolo had.
+        """
+        profiles = profiles or {}
         self.ensure_people((u.id, u.fullname, False) for u in users)
         groups = self._course_groups()
         enrolments = {e.person_id: e for e in self.session.scalars(
@@ -155,10 +163,14 @@ class CourseRecords:
             .options(selectinload(Enrolment.groups)))}
         for user in users:
             person = self._people[str(user.id)]
-            if _assign(person, {"email": user.email or person.email,
-                                "lang": user.lang or person.lang,
-                                "timezone": person_timezone(user.timezone) or person.timezone,
-                                "deleted": False}):
+            person_values: dict[str, Any] = {"email": user.email or person.email, "deleted": False}
+            profile = profiles.get(user.id)
+            # A profile without a language is one Moodle showed only in part (the role lacks
+            # moodle/user:viewalldetails): nothing in it is taken for the person's settings.
+            if profile is not None and profile.lang:
+                person_values["lang"] = profile.lang[:16]
+                person_values["timezone"] = person_timezone(profile.timezone)
+            if _assign(person, person_values):
                 self.changed += 1
             values = {
                 "role": circolo_role(user.roles, is_service_user=user.id == self.service_user_id),

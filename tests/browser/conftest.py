@@ -66,7 +66,7 @@ import pytest
 import requests
 
 from middleware.config import PROJECT_ROOT
-from tests.conftest import CHROMIUM_ARGS, scratch_database  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, served_database  # noqa: E402
 from tests.doubles.lti_platform import RESOURCE_LINK, PlatformServer, Tool, start_platform
 
 ENTRYPOINT = PROJECT_ROOT / "scripts" / "entrypoint.sh"
@@ -172,12 +172,9 @@ def moodle() -> Iterator[PlatformServer]:
 def browser_database_url(postgres_url: str | None,
                          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database for the served Circolo, of the kind this run uses."""
-    if postgres_url is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('circolo-browser')}/circolo.db"
-        return
-    session_name = postgres_url.rpartition("/")[2]
-    with scratch_database(postgres_url, f"{session_name}_browser_{secrets.token_hex(2)}") as url:
-        yield url.replace("postgresql+psycopg://", "postgresql://")
+    with served_database(postgres_url, tmp_path_factory.mktemp("circolo-browser"),
+                         "browser") as url:
+        yield url
 
 
 @dataclass
@@ -188,25 +185,31 @@ class CircoloServer:
     bind_url: str  # where gunicorn listens: http://127.0.0.1:<port>
     env: dict[str, str]
     log_path: Path
-    tool: Tool
+    tool: Tool | None = None  # the double's tool (None when a real Moodle registers Circolo)
     platform_id: int = 0  # the Moodle double's platform row in Circolo
+    #: The entrypoint role: `web` (gunicorn only), or `all` (gunicorn and the queue worker).
+    role: str = "web"
     process: subprocess.Popen[bytes] | None = None
     commands: list[list[str]] = field(default_factory=list)
 
     @property
     def client_id(self) -> str:
+        assert self.tool is not None
         return self.tool.client_id
 
     @property
     def deployment_id(self) -> str:
+        assert self.tool is not None
         return self.tool.type_id
 
-    def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `flask circolo <args>` against the served Circolo's database and instance."""
+    def flask(self, *args: str, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `flask circolo <args>` against the served Circolo's database and instance
+        (`env` adds variables, e.g. a secret the command reads)."""
         command = [str(ENTRYPOINT), "flask", "circolo", *args]
         self.commands.append(command)
-        result = subprocess.run(command, env=self.env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(command, env={**self.env, **(env or {})}, capture_output=True,
+                                text=True, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"flask circolo {' '.join(args)} failed:\n{result.stdout}\n"
                                  f"{result.stderr}")
@@ -219,7 +222,7 @@ class CircoloServer:
 
     def start(self, *, timeout: float = 90) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([str(ENTRYPOINT), "web"], env=self.env, stdout=log,
+            self.process = subprocess.Popen([str(ENTRYPOINT), self.role], env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -50,6 +50,8 @@ Web-service JSON (exactly the recorded shapes; ``siteurl`` defaults to http://12
 limitnumber)``, ``users_by_field_json(field, values)``, ``forums_json(courseids)``,
 ``discussions_json(forumid, sortorder, page, perpage)``, ``discussion_posts_json(discussionid,
 sortby, sortdirection)`` (returns None for an unknown discussion, as Moodle fails then).
+``course_lang`` is the course's forced language; ``profiles_hidden`` answers profiles as a Moodle
+whose web-service role lacks ``moodle/user:viewalldetails`` does (without their language).
 
 Changes at run time, as Moodle would make them (the double exposes them to tests):
 ``add_post(discussion_id, user_id, message, parent_id=None, at=None, private_reply_to=None)``,
@@ -237,6 +239,11 @@ class Community:
     siteurl: str = SITEURL
     #: Epoch seconds; 0 is Moodle's "no end date".
     course_enddate: int = 0
+    #: The language the course forces on everyone ("" = each person's own).
+    course_lang: str = ""
+    #: As a Moodle whose web-service role lacks moodle/user:viewalldetails: profiles come back
+    #: without language, username and account details.
+    profiles_hidden: bool = False
 
     def __post_init__(self) -> None:
         self._users = {u.id: u for u in self.users}
@@ -387,7 +394,7 @@ class Community:
             "usermaxuploadfilesize": 2097152, "userhomepage": 1,
             "userprivateaccesskey": "<redacted>", "siteid": 1, "sitecalendartype": "gregorian",
             "usercalendartype": "gregorian", "userissiteadmin": False, "theme": "boost",
-            "limitconcurrentlogins": 0,
+            "limitconcurrentlogins": 0, "policyagreed": 0,
         }
 
     def course_json(self) -> dict[str, Any]:
@@ -395,6 +402,7 @@ class Community:
         return {"courses": [{
             "id": self.course_id, "fullname": self.course_fullname,
             "displayname": self.course_fullname, "shortname": self.course_shortname,
+            "courseimage": f"{self.siteurl}/pluginfile.php/14/course/generated/course.svg",
             "categoryid": 1, "categoryname": "Category 1", "sortorder": 10002,
             "summary": "Corso pilota", "summaryformat": 1, "summaryfiles": [],
             "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
@@ -403,8 +411,15 @@ class Community:
             "newsitems": 0, "startdate": self.now - 12 * 7 * 86400,
             "enddate": self.course_enddate, "maxbytes": 0,
             "showreports": 0, "visible": 1, "groupmode": 0, "groupmodeforce": 0,
-            "defaultgroupingid": 0, "enablecompletion": 0, "completionnotify": 0, "lang": "",
-            "theme": "", "marker": 0, "filters": [], "courseformatoptions": [],
+            "defaultgroupingid": 0, "enablecompletion": 0, "completionnotify": 0,
+            "lang": self.course_lang,
+            "theme": "", "marker": 0,
+            "filters": [{"filter": name, "localstate": 0, "inheritedstate": 1}
+                        for name in ("displayh5p", "activitynames", "emoticon", "urltolink",
+                                     "mediaplugin")],
+            "courseformatoptions": [{"name": "hiddensections", "value": 1},
+                                    {"name": "coursedisplay", "value": 0},
+                                    {"name": "indentation", "value": "1"}],
         }], "warnings": []}
 
     def _user_json(self, user: CommunityUser) -> dict[str, Any]:
@@ -413,10 +428,8 @@ class Community:
             "fullname": user.fullname, "email": user.email,
             "lastcourseaccess": user.lastcourseaccess,
         }
-        if user.lang:
-            data["lang"] = user.lang
-        if user.timezone != "99":
-            data["timezone"] = user.timezone
+        # Never `lang` nor `timezone`: Moodle leaves them out of this function, whatever
+        # `userfields` asks (users_by_field_json has them).
         if user.group_ids:
             data["groups"] = [{"id": gid, "name": self._groups[gid].name, "description": "",
                                "descriptionformat": 1} for gid in user.group_ids]
@@ -445,9 +458,18 @@ class Community:
                     "department": "", "firstaccess": 0, "lastaccess": user.lastcourseaccess,
                     "auth": "manual", "suspended": False, "confirmed": True,
                     "lang": user.lang or "en", "theme": "", "timezone": user.timezone,
-                    "mailformat": 1, "profileimageurlsmall": self.siteurl + PICTURE,
+                    "mailformat": 1, "trackforums": 0,
+                    "profileimageurlsmall": self.siteurl + PICTURE,
                     "profileimageurl": self.siteurl + PICTURE.replace("f2", "f1"),
                 })
+                if user.role == "service":  # the token's own user also sees its preferences
+                    found[-1]["preferences"] = [
+                        {"name": "auth_manual_passwordupdatetime", "value": str(self.now)},
+                        {"name": "_lastloaded", "value": self.now}]
+        if self.profiles_hidden:  # seen on Moodle 4.5 without moodle/user:viewalldetails
+            hidden = ("username", "department", "auth", "confirmed", "lang", "theme",
+                      "mailformat", "trackforums")
+            found = [{k: v for k, v in user.items() if k not in hidden} for user in found]
         return found
 
     def forums_json(self, courseids: Sequence[int] = ()) -> list[dict[str, Any]]:

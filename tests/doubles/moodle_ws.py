@@ -336,7 +336,10 @@ class MoodleDouble:
         post.subject = subject
         discussion = self.community.discussion(post.discussion_id)
         return {"postid": post.id, "warnings": [],
-                "post": self.community._post_json(post, discussion), "messages": []}
+                "post": self.community._post_json(post, discussion),
+                "messages": [{"type": "success", "message": "Your post was successfully added."},
+                             {"type": "success", "message": "You have 30 mins to edit it if "
+                                                            "you want to make any changes."}]}
 
     def mod_forum_add_discussion(self, params: dict[str, Any]) -> Any:
         discussion = self.community.add_discussion(

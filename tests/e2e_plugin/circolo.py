@@ -17,8 +17,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from middleware.config import PROJECT_ROOT
-
-from .site import free_port
+from tests.e2e.moodle_site import free_port
 
 ENTRYPOINT = PROJECT_ROOT / "scripts" / "entrypoint.sh"
 

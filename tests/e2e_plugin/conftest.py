@@ -16,9 +16,9 @@ import pytest
 
 from middleware.config import PROJECT_ROOT
 from tests.browser.conftest import browser  # noqa: F401 - the same headless Chromium
+from tests.e2e.moodle_site import MoodleSite
 
 from .circolo import CircoloProcess
-from .site import MoodleSite
 
 PLUGIN = PROJECT_ROOT / "moodle" / "local_circolo"
 PHP = Path(__file__).resolve().parent / "php"

@@ -18,6 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from middleware.db import database
 from middleware.models import Deployment, Platform
+from tests.conftest import FIXTURES_ROOT, recorded_file
 
 ISSUER = "http://127.0.0.1:8081"
 CLIENT_ID = "f7Fe9GlCpiCXwVj"
@@ -31,22 +32,53 @@ FORGED_KID = "test-platform-key"
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 
 
+RECORDED_LAUNCHES = {"learner": "resource_link.learner.json",
+                     "instructor": "resource_link.instructor.json",
+                     "deep_linking": "deep_linking.instructor.json"}
+
+
 @pytest.fixture
 def moodle_launch(fixtures_dir: Path) -> Callable[[str], dict[str, Any]]:
-    """Load one recorded launch: learner, instructor or deep_linking."""
-    names = {"learner": "resource_link.learner.json",
-             "instructor": "resource_link.instructor.json",
-             "deep_linking": "deep_linking.instructor.json"}
+    """Load one recorded launch of this Moodle version: learner, instructor or deep_linking."""
 
     def load(name: str) -> dict[str, Any]:
-        return json.loads((fixtures_dir / "lti" / names[name]).read_text())
+        return json.loads(recorded_file(fixtures_dir, f"lti/{RECORDED_LAUNCHES[name]}")
+                          .read_text())
 
     return load
 
 
 @pytest.fixture
 def moodle_jwks(fixtures_dir: Path) -> dict[str, Any]:
-    return json.loads((fixtures_dir / "lti" / "platform_jwks.json").read_text())
+    return json.loads(recorded_file(fixtures_dir, "lti/platform_jwks.json").read_text())
+
+
+def recorded_site(fixtures_dir: Path) -> SimpleNamespace:
+    """The Moodle and the tool a version's launches were recorded with (issuer, client...)."""
+    claims = json.loads(recorded_file(fixtures_dir, f"lti/{RECORDED_LAUNCHES['learner']}")
+                        .read_text())["claims"]
+    issuer = claims["iss"]
+    target = claims[CLAIM + "target_link_uri"]
+    return SimpleNamespace(issuer=issuer, client_id=claims["aud"],
+                           deployment_id=claims[CLAIM + "deployment_id"],
+                           jwks_url=issuer + "/mod/lti/certs.php",
+                           tool_origin=target[:target.index("/", len("https://"))])
+
+
+def _recorded_site_for(request: pytest.FixtureRequest) -> SimpleNamespace | None:
+    """The recorded site when the test replays recordings (it uses `fixtures_dir`)."""
+    if "fixtures_dir" not in request.fixturenames:
+        return None
+    return recorded_site(request.getfixturevalue("fixtures_dir"))
+
+
+@pytest.fixture
+def settings(settings: Any, request: pytest.FixtureRequest) -> Any:
+    """The test settings; a replayed launch's tool was served where it was recorded."""
+    site = _recorded_site_for(request)
+    if site is None or site.tool_origin == settings.public_base_url:
+        return settings
+    return settings.with_overrides(public_base_url=site.tool_origin)
 
 
 @pytest.fixture(scope="session")
@@ -55,18 +87,30 @@ def forging_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture
-def platform_jwks(moodle_jwks, forging_key) -> dict[str, Any]:
-    """Moodle's recorded key plus the forging key: what the platform double publishes."""
+def _with_forging_key(keys: dict[str, Any], forging_key: rsa.RSAPrivateKey) -> dict[str, Any]:
     forged = RSAAlgorithm.to_jwk(forging_key.public_key(), as_dict=True)
     forged.update(kid=FORGED_KID, alg="RS256", use="sig")
-    return {"keys": [*moodle_jwks["keys"], forged]}
+    return {"keys": [*keys["keys"], forged]}
 
 
 @pytest.fixture
-def serve_platform_jwks(http_mock, platform_jwks):
-    """Answer the platform JWKS URL (every fetch is recorded in http_mock.calls)."""
+def platform_jwks(forging_key) -> dict[str, Any]:
+    """Moodle 4.4's recorded key plus the forging key: what the platform double publishes
+    (the forged launches are shaped on that Moodle, whichever version a test replays)."""
+    recorded = json.loads((FIXTURES_ROOT / "moodle-4.4" / "lti" / "platform_jwks.json")
+                          .read_text())
+    return _with_forging_key(recorded, forging_key)
+
+
+@pytest.fixture
+def serve_platform_jwks(http_mock, platform_jwks, forging_key, request):
+    """Answer the platform JWKS URL (every fetch is recorded in http_mock.calls), and the
+    recorded Moodle's with its own key when the test replays a version's recordings."""
     http_mock.get(JWKS_URL, json=platform_jwks)
+    site = _recorded_site_for(request)
+    if site is not None and site.jwks_url != JWKS_URL:
+        http_mock.get(site.jwks_url, json=_with_forging_key(
+            request.getfixturevalue("moodle_jwks"), forging_key))
     return http_mock
 
 
@@ -75,16 +119,27 @@ def jwks_fetches(http_mock) -> int:
 
 
 @pytest.fixture
-def registered_platform(app):
-    """Register the recorded Moodle (issuer, client_id, deployment 1) in the test database."""
+def registered_platform(app, request):
+    """Register the recorded Moodle 4.4 (issuer, client_id, deployment 1) in the test database,
+    and the Moodle whose recordings the test replays when it is another."""
+    site = _recorded_site_for(request)
+    sites = [SimpleNamespace(issuer=ISSUER, client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID,
+                             jwks_url=JWKS_URL)]
+    if site is not None and (site.issuer, site.client_id) != (ISSUER, CLIENT_ID):
+        sites.insert(0, site)
     with app.app_context(), database(app).transaction() as session:
-        platform = Platform(name="Community Test Moodle", issuer=ISSUER, client_id=CLIENT_ID,
-                            auth_login_url=AUTH_URL, auth_token_url=TOKEN_URL,
-                            key_set_url=JWKS_URL)
-        platform.deployments.append(Deployment(deployment_id=DEPLOYMENT_ID))
-        session.add(platform)
-        session.flush()
-        return platform.id
+        for each in sites:
+            platform = Platform(name="Community Test Moodle", issuer=each.issuer,
+                                client_id=each.client_id,
+                                auth_login_url=each.issuer + "/mod/lti/auth.php",
+                                auth_token_url=each.issuer + "/mod/lti/token.php",
+                                key_set_url=each.jwks_url)
+            platform.deployments.append(Deployment(deployment_id=each.deployment_id))
+            session.add(platform)
+            session.flush()
+            if each is sites[0]:
+                first = platform.id
+        return first
 
 
 def base_claims(nonce: str | None = None, *, message_type: str = "LtiResourceLinkRequest",

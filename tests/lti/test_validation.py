@@ -43,46 +43,62 @@ def validate(token, key_sets, *, nonce, leeway=5, platform=REGISTRATION, target=
                            target_link_uri=target, leeway=leeway)
 
 
+def replayed(moodle_launch, name):
+    """A recorded launch, and the registration and target it was made for."""
+    recorded = moodle_launch(name)
+    claims = recorded["claims"]
+    registration = PlatformRegistration(
+        issuer=claims["iss"], client_id=claims["aud"],
+        key_set_url=claims["iss"] + "/mod/lti/certs.php",
+        deployment_ids={claims[CLAIM + "deployment_id"]})
+    return recorded, registration, claims[CLAIM + "target_link_uri"]
+
+
 @pytest.mark.parametrize("name, role, message_type", [
     ("learner", LEARNER, "LtiResourceLinkRequest"),
     ("instructor", TEACHER, "LtiResourceLinkRequest"),
     ("deep_linking", TEACHER, "LtiDeepLinkingRequest"),
 ])
 def test_recorded_moodle_launches_validate(moodle_launch, key_sets, name, role, message_type):
-    recorded = moodle_launch(name)
+    recorded, registration, target = replayed(moodle_launch, name)
     claims = recorded["claims"]
     with time_machine.travel(claims["iat"], tick=False):
         launch = validate(recorded["launch_post"]["id_token"], key_sets, nonce=claims["nonce"],
-                          leeway=0)
+                          leeway=0, platform=registration, target=target)
     assert launch.role == role and launch.message_type == message_type
     assert launch.subject == claims["sub"] and launch.context_id == "2"
-    assert launch.locale == "en" and launch.custom["community_mode"] == "pane"
+    assert launch.locale == claims[CLAIM + "launch_presentation"]["locale"] in ("it", "en")
+    assert launch.custom == claims[CLAIM + "custom"]
     if name == "deep_linking":
-        assert launch.deep_linking.return_url.startswith(ISSUER + "/mod/lti/contentitem_return")
+        assert launch.deep_linking.return_url.startswith(
+            claims["iss"] + "/mod/lti/contentitem_return")
         assert launch.resource_link_id is None
     else:
         assert launch.resource_link_id == claims[CLAIM + "resource_link"]["id"]
+        assert launch.custom["community_mode"] in ("pane", "dashboard")
         assert launch.names_roles_service["service_versions"] == ["1.0", "2.0"]
 
 
 def test_recorded_launch_expires_after_its_lifetime_plus_leeway(moodle_launch, key_sets):
-    recorded = moodle_launch("learner")
+    recorded, registration, target = replayed(moodle_launch, "learner")
     claims = recorded["claims"]
     with time_machine.travel(claims["exp"] + 30, tick=False):
-        validate(recorded["launch_post"]["id_token"], key_sets, nonce=claims["nonce"], leeway=60)
+        validate(recorded["launch_post"]["id_token"], key_sets, nonce=claims["nonce"], leeway=60,
+                 platform=registration, target=target)
         with pytest.raises(LtiError) as refused:
             validate(recorded["launch_post"]["id_token"], key_sets, nonce=claims["nonce"],
-                     leeway=10)
+                     leeway=10, platform=registration, target=target)
     assert refused.value.code == "token_expired"
 
 
 def test_a_modified_recorded_token_fails_its_signature(moodle_launch, key_sets):
-    recorded = moodle_launch("learner")
+    recorded, registration, target = replayed(moodle_launch, "learner")
     header, payload, signature = recorded["launch_post"]["id_token"].split(".")
     tampered = ".".join([header, payload[:-4] + "AAAA", signature])
     with time_machine.travel(recorded["claims"]["iat"], tick=False), \
             pytest.raises(LtiError) as refused:
-        validate(tampered, key_sets, nonce=recorded["claims"]["nonce"])
+        validate(tampered, key_sets, nonce=recorded["claims"]["nonce"], platform=registration,
+                 target=target)
     assert refused.value.code in {"token_bad_signature", "token_malformed"}
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from lti.keys import SigningKey, generate_private_key
 from lti.services import AccessTokenCache, PlatformEndpoints, PlatformServices
+from tests.conftest import recorded_file
 
 ISSUER = "http://127.0.0.1:8081"
 TOKEN_URL = f"{ISSUER}/mod/lti/token.php"
@@ -42,7 +43,7 @@ def services(endpoints, tool_key, token_cache) -> Iterator[PlatformServices]:
 
 @pytest.fixture
 def lti_fixture(fixtures_dir: Path):
-    """Load one recorded file of tests/fixtures/moodle-4.4/lti/."""
+    """Load one recorded file of tests/fixtures/moodle-<version>/lti/ (each version in turn)."""
     def load(name: str) -> dict[str, Any]:
-        return json.loads((fixtures_dir / "lti" / name).read_text())
+        return json.loads(recorded_file(fixtures_dir, f"lti/{name}").read_text())
     return load

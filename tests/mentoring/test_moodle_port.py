@@ -16,6 +16,7 @@ from middleware.mentoring.delivery import LEASE, DeliveryError, deliver_due
 from middleware.mentoring.moodle_port import MoodleMessaging
 from middleware.models import OutboxMessage
 from middleware.moodle.service import MoodleClient
+from tests.conftest import recorded_file
 from tests.doubles.community import generate_community
 from tests.doubles.moodle_ws import DEFAULT_TOKEN, MoodleDouble, mock_double
 
@@ -32,7 +33,7 @@ def client() -> MoodleClient:
 
 
 def recorded(fixtures_dir, name):
-    return json.loads((fixtures_dir / "ws" / f"{name}.json").read_text())
+    return json.loads(recorded_file(fixtures_dir, f"ws/{name}.json").read_text())
 
 
 def test_a_client_that_retries_sends_is_refused():
@@ -42,11 +43,12 @@ def test_a_client_that_retries_sends_is_refused():
 
 def test_send_posts_the_reference_as_clientmsgid_and_reads_moodles_answer(http_mock,
                                                                           fixtures_dir):
-    http_mock.add(responses.POST, SERVER,
-                  json=recorded(fixtures_dir, "core_message_send_instant_messages.delivered")
-                  ["response"])
+    [answer] = recorded(fixtures_dir, "core_message_send_instant_messages.delivered")["response"]
+    http_mock.add(responses.POST, SERVER, json=[answer])
     sent = MoodleMessaging(client(), BOT).send(9, "<p>Ciao</p>", "circolo1")
-    assert (sent.msgid, sent.conversation_id, sent.error) == (2, 44, "")
+    assert (sent.msgid, sent.conversation_id, sent.error) == (
+        answer["msgid"], answer["conversationid"], "")
+    assert sent.msgid > 0
     form = dict(parse_qsl(http_mock.calls[0].request.body))
     assert form["wsfunction"] == "core_message_send_instant_messages"
     assert form["messages[0][clientmsgid]"] == "circolo1"
@@ -66,11 +68,13 @@ def test_read_back_finds_the_reference_in_the_recorded_conversation(http_mock, f
         recorded(fixtures_dir, "core_message_get_conversation_between_users")["response"])
     conversation["messages"][0]["text"] += "<p><small>Riferimento Circolo: circolo12</small></p>"
     http_mock.add(responses.POST, SERVER, json=conversation)
-    port = MoodleMessaging(client(), BOT)
-    assert port.find(9, "circolo12", NOW - timedelta(days=400)) == 2
+    [message] = conversation["messages"][:1]
+    bot = message["useridfrom"]  # the web-service user who sent it, in that Moodle
+    port = MoodleMessaging(client(), bot)
+    assert port.find(9, "circolo12", NOW - timedelta(days=400)) == message["id"]
     assert port.find(9, "circolo1", NOW - timedelta(days=400)) is None  # not a prefix match
     form = dict(parse_qsl(http_mock.calls[0].request.body))
-    assert (form["userid"], form["otheruserid"]) == ("45", "9")
+    assert (form["userid"], form["otheruserid"]) == (str(bot), "9")
 
 
 def test_a_timeout_is_not_taken_for_a_refusal(http_mock):

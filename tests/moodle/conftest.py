@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from middleware.moodle.service import MoodleClient
+from tests.conftest import recorded_file
 
 MOODLE = "http://moodle.test"
 ENDPOINT = MOODLE + "/webservice/rest/server.php"
@@ -19,10 +20,10 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 
 @pytest.fixture
 def recorded(fixtures_dir: Path) -> Callable[[str], dict[str, Any]]:
-    """Load a recorded web-service exchange by file name (without .json)."""
+    """Load a recorded web-service exchange of this version by file name (without .json)."""
 
     def load(name: str) -> dict[str, Any]:
-        return json.loads((fixtures_dir / "ws" / f"{name}.json").read_text())
+        return json.loads(recorded_file(fixtures_dir, f"ws/{name}.json").read_text())
 
     return load
 

@@ -58,6 +58,29 @@ def test_connect_stores_the_token_encrypted_and_names_what_is_missing(
     assert connection.missing_capabilities == ["moodle/course:enrolreview"]
 
 
+def test_connect_names_the_capability_that_shows_languages(runner, db_session, http_mock):
+    platform(db_session)
+    community = generate_community(seed=2, learners=10, discussions=8, posts=20)
+    community.profiles_hidden = True  # no moodle/user:viewalldetails: profiles without lang
+    mock_double(http_mock, MoodleDouble(community, token=TOKEN), MOODLE)
+    result = connect(runner, "--course", "2")
+    assert result.exit_code == 0, result.output
+    assert "moodle/user:viewalldetails (participants' language and time zone cannot be read)" \
+        in result.output
+
+
+def test_connect_without_the_profile_function_says_what_it_is_for(runner, db_session,
+                                                                  http_mock):
+    platform(db_session)
+    lacking = tuple(f for f in SERVICE_FUNCTIONS if f != "core_user_get_users_by_field")
+    double = MoodleDouble(generate_community(seed=2, learners=10, discussions=8, posts=20),
+                          token=TOKEN, functions=lacking)
+    mock_double(http_mock, double, MOODLE)
+    result = connect(runner, "--course", "2")
+    assert "core_user_get_users_by_field: needed to read participants' language and time zone" \
+        in result.output
+
+
 def test_connect_with_a_complete_service_and_role(runner, db_session, http_mock):
     platform(db_session)
     double = MoodleDouble(generate_community(seed=2, learners=10, discussions=8, posts=20),

@@ -48,7 +48,7 @@ def test_a_first_read_pages_until_the_last_page_and_loads_core_shapes(moodle, ht
     reply = changes.posts[1].post
     assert reply.parentid == first_post.id and reply.message.startswith("<p>")
     people = {u.user.id: u for u in changes.users}
-    assert people[5].user.lang == "it" and people[5].user.timezone == "Europe/Rome"
+    assert people[5].lang == "it" and people[5].timezone == "Europe/Rome"
     assert people[5].enrolled and "student" in people[5].user.roles
     assert any("editingteacher" in u.user.roles for u in changes.users)
 

@@ -11,6 +11,8 @@ import responses
 
 from middleware.moodle.schemas import OutgoingMessage
 from middleware.moodle.service import (
+    ENROLLED_USER_FIELDS,
+    USERS_PER_CALL,
     MoodleClient,
     MoodleError,
     MoodleUnavailable,
@@ -54,7 +56,9 @@ def test_server_url_accepts_wwwroot_or_endpoint():
     assert server_url(ENDPOINT) == ENDPOINT
 
 
-# --- recorded shapes ------------------------------------------------------------------------------
+# --- recorded shapes (each Moodle version's recordings) -------------------------------------------
+# The client is called as the recording's request says; what it sends must be what was recorded,
+# and what it reads must be what Moodle answered.
 
 def test_site_info(http_mock, moodle, recorded):
     exchange = recorded("core_webservice_get_site_info")
@@ -63,31 +67,68 @@ def test_site_info(http_mock, moodle, recorded):
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
     assert http_mock.calls[0].request.headers["Content-Type"] == (
         "application/x-www-form-urlencoded")
-    assert info.userid == 45 and info.username == "communitybot"
+    answer = exchange["response"]
+    assert (info.userid, info.username) == (answer["userid"], "communitybot")
+    assert info.functions == tuple(f["name"] for f in answer["functions"])
     assert "mod_forum_get_discussion_posts" in info.functions
-    assert info.messaging is True
+    assert info.messaging is True and info.release == answer["release"]
     assert moodle.calls == 1
 
 
-def test_course_by_field_reads_the_dates(http_mock, moodle, recorded):
+def test_course_by_field_reads_the_dates_and_language(http_mock, moodle, recorded):
     exchange = recorded("core_course_get_courses_by_field")
     reply_with(http_mock, exchange["response"])
-    [course] = moodle.get_courses_by_field("shortname", "CDP101")
+    [course] = moodle.get_courses_by_field(**exchange["request"]["params"])
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
-    assert (course.id, course.shortname) == (2, "CDP101")
-    assert (course.startdate, course.enddate) == (1795392000, 0)  # 0: no end date
+    [answer] = exchange["response"]["courses"]
+    assert (course.id, course.shortname) == (answer["id"], "CDP101")
+    assert (course.startdate, course.enddate) == (answer["startdate"], answer["enddate"])
+    assert course.lang == answer["lang"] == ""  # the recorded courses force no language
 
 
-def test_enrolled_users_sends_recorded_options_and_parses_roles(http_mock, moodle, recorded):
+def test_enrolled_users_sends_circolos_options_and_parses_roles(http_mock, moodle, recorded):
     exchange = recorded("core_enrol_get_enrolled_users")
     reply_with(http_mock, exchange["response"])
-    users = moodle.get_enrolled_users(2)
+    asked = exchange["request"]["params"]
+    paging = {o["name"]: int(o["value"]) for o in asked["options"]
+              if o["name"] in ("limitfrom", "limitnumber")}
+    users = moodle.get_enrolled_users(asked["courseid"], **paging)
+    sent = sent_form(http_mock.calls[0])
+    # Moodle 4.4 was asked for lang and timezone too: it never answers them, so Circolo no
+    # longer asks (core_user_get_users_by_field has them).
+    assert sent.pop("options[1][value]") == ENROLLED_USER_FIELDS
+    expected = expected_form(exchange)
+    expected.pop("options[1][value]")
+    assert sent == expected
+    answer = exchange["response"]
+    assert len(users) == len(answer)
+    assert [(u.id, u.fullname, u.lastcourseaccess) for u in users] == [
+        (a["id"], a["fullname"], a["lastcourseaccess"]) for a in answer]
+    assert [u.roles for u in users] == [tuple(r["shortname"] for r in a["roles"]) for a in answer]
+    assert [[g.name for g in u.groups] for u in users] == [
+        [g["name"] for g in a.get("groups", [])] for a in answer]
+    assert users[0].roles == ("editingteacher",) and users[-1].roles == ("teacher",)
+
+
+def test_users_by_field_read_language_and_time_zone(http_mock, moodle, recorded):
+    exchange = recorded("core_user_get_users_by_field")
+    reply_with(http_mock, exchange["response"])
+    params = exchange["request"]["params"]
+    users = moodle.get_users_by_field(params["field"], params["values"])
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
-    assert len(users) == 43
-    carla = users[0]
-    assert (carla.id, carla.fullname, carla.roles) == (3, "Carla Verdi", ("editingteacher",))
-    assert carla.lastcourseaccess == 1795459889
-    assert users[-1].roles == ("teacher",) and users[-1].id == 45
+    assert [(u.id, u.lang, u.timezone) for u in users] == [
+        (a["id"], a["lang"], a["timezone"]) for a in exchange["response"]]
+    assert all(u.lang for u in users)
+
+
+def test_users_by_ids_are_asked_in_batches(http_mock, moodle):
+    reply_with(http_mock, [])
+    reply_with(http_mock, [])
+    moodle.get_users_by_ids([*range(1, USERS_PER_CALL + 2), 5])
+    first, second = (sent_form(call) for call in http_mock.calls)
+    assert first["field"] == "id" and first[f"values[{USERS_PER_CALL - 1}]"] == str(USERS_PER_CALL)
+    assert f"values[{USERS_PER_CALL}]" not in first
+    assert second["values[0]"] == str(USERS_PER_CALL + 1) and "values[1]" not in second
 
 
 def test_enrolled_users_paging_options(http_mock, moodle):
@@ -101,87 +142,129 @@ def test_enrolled_users_paging_options(http_mock, moodle):
 def test_forums_by_courses(http_mock, moodle, recorded):
     exchange = recorded("mod_forum_get_forums_by_courses")
     reply_with(http_mock, exchange["response"])
-    forums = moodle.get_forums_by_courses([2])
+    forums = moodle.get_forums_by_courses(exchange["request"]["params"]["courseids"])
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
-    assert [(f.id, f.type, f.name, f.cmid) for f in forums][:2] == [
-        (1, "news", "Annunci", 1), (2, "general", "Presentiamoci", 2)]
+    assert [(f.id, f.type, f.name, f.cmid) for f in forums] == [
+        (a["id"], a["type"], a["name"], a["cmid"]) for a in exchange["response"]]
+    assert [(f.type, f.name) for f in forums][:2] == [("news", "Annunci"),
+                                                      ("general", "Presentiamoci")]
+
+
+def discussions_as_recorded(moodle, exchange):
+    params = exchange["request"]["params"]
+    return moodle.get_forum_discussions(params["forumid"], sortorder=params["sortorder"],
+                                        page=params["page"], perpage=params["perpage"])
 
 
 def test_forum_discussions_map_discussion_and_first_post_ids(http_mock, moodle, recorded):
     exchange = recorded("mod_forum_get_forum_discussions.page0")
     reply_with(http_mock, exchange["response"])
-    discussions = moodle.get_forum_discussions(3, sortorder=1, page=0, perpage=10)
+    discussions = discussions_as_recorded(moodle, exchange)
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
-    first = discussions[0]
-    assert (first.id, first.first_post_id, first.timemodified) == (69, 180, 1795114203)
-    assert first.groupid == -1 and first.numreplies == 1 and first.pinned is False
+    answer = exchange["response"]["discussions"]
+    assert 0 < len(discussions) == len(answer) <= exchange["request"]["params"]["perpage"]
+    assert [(d.id, d.first_post_id, d.timemodified, d.numreplies, d.pinned) for d in
+            discussions] == [(a["discussion"], a["id"], a["timemodified"], a["numreplies"],
+                              a["pinned"]) for a in answer]
 
 
 def test_empty_discussion_page(http_mock, moodle, recorded):
-    reply_with(http_mock, recorded("mod_forum_get_forum_discussions.page9_empty")["response"])
-    assert moodle.get_forum_discussions(3, page=9, perpage=10) == []
+    exchange = recorded("mod_forum_get_forum_discussions.page9_empty")
+    reply_with(http_mock, exchange["response"])
+    assert discussions_as_recorded(moodle, exchange) == []
 
 
 def test_discussion_posts_threaded(http_mock, moodle, recorded):
     exchange = recorded("mod_forum_get_discussion_posts.threaded")
     reply_with(http_mock, exchange["response"])
-    result = moodle.get_discussion_posts(63, sortby="created", sortdirection="ASC")
+    params = exchange["request"]["params"]
+    result = moodle.get_discussion_posts(params["discussionid"], sortby=params["sortby"],
+                                         sortdirection=params["sortdirection"])
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
+    answer = exchange["response"]
     assert [(p.id, p.parentid, p.author.id) for p in result.posts] == [
-        (140, None, 17), (141, 140, 5), (142, 141, 17), (143, 142, 18), (144, 143, 23)]
-    assert result.forumid == 3 and result.courseid == 2
+        (a["id"], a["parentid"], a["author"]["id"]) for a in answer["posts"]]
+    assert result.posts[0].parentid is None and len(result.posts) >= 3
+    assert all(p.parentid in {q.id for q in result.posts} for p in result.posts[1:])
+    assert (result.forumid, result.courseid) == (answer["forumid"], answer["courseid"])
     assert not result.posts[0].isprivatereply and not result.posts[0].isdeleted
+
+
+def sent_messages(exchange):
+    """The messages of a recorded core_message_send_instant_messages request."""
+    return [OutgoingMessage(m["touserid"], m["text"], m.get("textformat", 0), m.get("clientmsgid"))
+            for m in exchange["request"]["params"]["messages"]]
 
 
 def test_send_instant_messages_encodes_and_reports_each_result(http_mock, moodle, recorded):
     delivered = recorded("core_message_send_instant_messages.delivered")
     reply_with(http_mock, delivered["response"])
-    results = moodle.send_instant_messages([OutgoingMessage(
-        touserid=9, text="<p>Una domanda aspetta una risposta: puoi aiutare?</p>",
-        textformat=1, clientmsgid="prompt-1")])
+    [result] = moodle.send_instant_messages(sent_messages(delivered))
     assert sent_form(http_mock.calls[0]) == expected_form(delivered)
-    assert results[0].delivered and results[0].msgid == 2
-    assert results[0].conversationid == 44 and results[0].clientmsgid == "prompt-1"
+    [answer] = delivered["response"]
+    assert result.delivered and result.msgid == answer["msgid"] > 0
+    assert (result.conversationid, result.clientmsgid) == (answer["conversationid"],
+                                                           answer["clientmsgid"])
 
 
 def test_send_instant_messages_blocked_is_a_result_not_an_error(http_mock, moodle, recorded):
-    reply_with(http_mock,
-               recorded("core_message_send_instant_messages.blocked_by_preferences")["response"])
-    [result] = moodle.send_instant_messages([OutgoingMessage(46, "<p>Ciao!</p>", 1, "prompt-2")])
+    exchange = recorded("core_message_send_instant_messages.blocked_by_preferences")
+    reply_with(http_mock, exchange["response"])
+    [result] = moodle.send_instant_messages(sent_messages(exchange))
     assert result.msgid == -1 and not result.delivered
     assert "message preferences" in result.errormessage
     assert result.conversationid is None
 
 
-def test_send_to_self_without_clientmsgid(http_mock, moodle, recorded):
+def test_send_to_self(http_mock, moodle, recorded):
     exchange = recorded("core_message_send_instant_messages.to_self")
     reply_with(http_mock, exchange["response"])
-    [result] = moodle.send_instant_messages([OutgoingMessage(45, "self", textformat=2)])
+    [result] = moodle.send_instant_messages(sent_messages(exchange))
     assert sent_form(http_mock.calls[0]) == expected_form(exchange)
-    assert result.clientmsgid is None and result.conversationid == 43
+    [answer] = exchange["response"]
+    assert result.clientmsgid == answer.get("clientmsgid")
+    assert result.conversationid == answer["conversationid"]
 
 
 def test_reading_back_a_conversation(http_mock, moodle, recorded):
-    reply_with(http_mock, recorded("core_message_get_conversation_between_users")["response"])
-    reply_with(http_mock, recorded("core_message_get_conversation_messages")["response"])
-    conversation = moodle.get_conversation_between_users(45, 9, messagelimit=5)
-    messages = moodle.get_conversation_messages(45, conversation.id, newest=True, limitnum=10)
-    assert conversation.id == 44 and conversation.member_ids == (9,)
-    assert messages.messages[0].useridfrom == 45
-    assert "Una domanda" in messages.messages[0].text
+    between = recorded("core_message_get_conversation_between_users")
+    listed = recorded("core_message_get_conversation_messages")
+    reply_with(http_mock, between["response"])
+    reply_with(http_mock, listed["response"])
+    asked = between["request"]["params"]
+    conversation = moodle.get_conversation_between_users(asked["userid"], asked["otheruserid"],
+                                                         messagelimit=5)
+    messages = moodle.get_conversation_messages(asked["userid"], conversation.id, newest=True,
+                                                limitnum=10)
+    assert conversation.id == between["response"]["id"] == listed["response"]["id"]
+    assert asked["otheruserid"] in conversation.member_ids
+    assert messages.messages[0].useridfrom == asked["userid"]
+    assert messages.messages[0].text == listed["response"]["messages"][0]["text"]
     form = sent_form(http_mock.calls[1])
     assert (form["currentuserid"], form["convid"], form["newest"], form["limitnum"]) == (
-        "45", "44", "1", "10")
+        str(asked["userid"]), str(conversation.id), "1", "10")
     assert sent_form(http_mock.calls[0])["includecontactrequests"] == "0"
 
 
-def test_add_discussion_post(http_mock, moodle):
+def test_add_discussion_post_options(http_mock, moodle):
     reply_with(http_mock, {"postid": 321, "warnings": [], "post": {"id": 321}})
-    added = moodle.add_discussion_post(180, "Re: aiuto", "<p>Chi può rispondere?</p>")
+    added = moodle.add_discussion_post(180, "Re: aiuto", "<p>Chi può rispondere?</p>",
+                                       private=True)
     form = sent_form(http_mock.calls[0])
     assert form["postid"] == "180" and form["subject"] == "Re: aiuto"
-    assert form["messageformat"] == "1" and "options[0][name]" not in form
+    assert (form["options[0][name]"], form["options[0][value]"]) == ("private", "1")
     assert added.postid == 321
+
+
+def test_add_discussion_post(http_mock, moodle, recorded):
+    exchange = recorded("mod_forum_add_discussion_post")
+    reply_with(http_mock, exchange["response"])
+    params = exchange["request"]["params"]
+    added = moodle.add_discussion_post(params["postid"], params["subject"], params["message"])
+    form = sent_form(http_mock.calls[0])
+    assert form == expected_form(exchange)
+    assert form["messageformat"] == "1" and "options[0][name]" not in form
+    assert added.postid == exchange["response"]["postid"] > params["postid"]
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -199,7 +282,9 @@ def test_recorded_errors_become_one_domain_error_and_are_not_retried(
     with pytest.raises(MoodleError) as caught:
         moodle.call(exchange["request"]["wsfunction"], exchange["request"]["params"])
     assert caught.value.errorcode == errorcode
-    assert caught.value.exception == exception
+    # Moodle 4.5 names its exceptions with their namespace (core\exception\moodle_exception).
+    assert caught.value.exception == exchange["response"]["exception"]
+    assert caught.value.exception.rpartition("\\")[2] == exception
     assert caught.value.wsfunction == exchange["request"]["wsfunction"]
     assert exchange["response"]["message"] in str(caught.value)
     assert not isinstance(caught.value, MoodleUnavailable)
@@ -228,8 +313,9 @@ def test_transient_failures_are_retried_then_succeed(http_mock, moodle, recorded
                                                      failure):
     http_mock.add(responses.POST, ENDPOINT, **failure)
     http_mock.add(responses.POST, ENDPOINT, **failure)
-    reply_with(http_mock, recorded("core_webservice_get_site_info")["response"])
-    assert moodle.get_site_info().userid == 45
+    answer = recorded("core_webservice_get_site_info")["response"]
+    reply_with(http_mock, answer)
+    assert moodle.get_site_info().userid == answer["userid"]
     assert moodle.calls == 3
     assert sleeps == [0.5, 1.0]
 
@@ -239,7 +325,7 @@ def test_a_byte_order_mark_before_the_json_is_tolerated(http_mock, moodle, recor
     body = recorded("core_webservice_get_site_info")["response"]
     http_mock.add(responses.POST, ENDPOINT, body=b"\xef\xbb\xbf" + json.dumps(body).encode(),
                   content_type="application/json; charset=utf-8")
-    assert moodle.get_site_info().userid == 45
+    assert moodle.get_site_info().userid == body["userid"]
     assert moodle.calls == 1
 
 

@@ -55,6 +55,8 @@ $services = [
             // until it switches to local_circolo_get_course_changes for connected sites.
             'core_course_get_courses_by_field',
             'core_enrol_get_enrolled_users',
+            // Participants' language and time zone: the roster above never carries them.
+            'core_user_get_users_by_field',
             'mod_forum_get_forums_by_courses',
             'mod_forum_get_forum_discussions',
             'mod_forum_get_discussion_posts',

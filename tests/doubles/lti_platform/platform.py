@@ -240,6 +240,7 @@ class MoodlePlatform:
 
     def jwks(self) -> dict[str, Any]:
         jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.pop("key_ops", None)  # Moodle's certs.php publishes kty, alg, kid, e, n, use only
         return {"keys": [{**jwk, "alg": "RS256", "kid": self.kid, "use": "sig"}]}
 
     def sign(self, claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str:

@@ -65,6 +65,8 @@ class setup {
         'moodle/course:enrolreview',
         'moodle/user:viewdetails',
         'moodle/user:viewhiddendetails',
+        // Profiles with their language (core_user_get_users_by_field leaves it out without).
+        'moodle/user:viewalldetails',
         'moodle/course:useremail',
         'moodle/site:viewfullnames',
         'moodle/site:accessallgroups',
